@@ -1,0 +1,37 @@
+# Two commands do all the set-up on a fresh machine (Python >= 3.11 and the package registries):
+#   make run    — create .venv, install hospigen, run the main job on the embedded defaults
+#   make test   — create .venv, install hospigen with every extra, run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS ?= gcp,aws,beam,redis,validate,dev
+
+.PHONY: install run test test-slow lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/hospigen generate --num-records 1000 --seed 7 --as-of 2025-01-01 --output-dir output/quickstart
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf output .pytest_cache

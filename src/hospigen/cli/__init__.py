@@ -1,0 +1,1 @@
+"""The ``hospigen`` command line: one module per command group, discovered by name."""

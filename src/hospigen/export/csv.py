@@ -1,0 +1,49 @@
+"""CSV: one ``<table>.csv`` per entity, header row, RFC 4180 quoting, UTF-8."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from hospigen.export.registry import ExportContext, register
+from hospigen.export.tabular import atomic_path, for_text
+
+
+class _CsvWriter:
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self._writers: dict[str, pacsv.CSVWriter] = {}
+        self._files: dict[str, object] = {}
+
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        for name, table in tables.items():
+            text = for_text(table)
+            if name not in self._writers:
+                path = atomic_path(self.out_dir / f"{name}.csv")
+                self._files[name] = open(path, "wb")  # noqa: SIM115 - closed in close()
+                self._writers[name] = pacsv.CSVWriter(self._files[name], text.schema)
+            self._writers[name].write_table(text)
+
+    def close(self) -> list[Path]:
+        written = []
+        for name, writer in self._writers.items():
+            writer.close()
+            self._files[name].close()
+            final = self.out_dir / f"{name}.csv"
+            atomic_path(final).replace(final)
+            written.append(final)
+        return written
+
+
+@register
+class CsvExporter:
+    """Canonical tables as CSV."""
+
+    name = "csv"
+    description = "one CSV file per entity table (canonical columns)"
+
+    def open(self, out_dir: Path, context: ExportContext) -> _CsvWriter:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return _CsvWriter(out_dir)

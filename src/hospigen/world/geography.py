@@ -1,0 +1,132 @@
+"""Real US places: ZIP codes with city, county, coordinates and area codes.
+
+ZIP data comes from the ``zipcodes`` package (GeoNames CC BY 4.0 + USPS), shipped offline.
+Only active STANDARD ZIPs with coordinates are used, so every address is a deliverable place.
+States are drawn by 2020 Census population, then a ZIP uniformly within the state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+
+from hospigen.errors import UsageError
+from hospigen.rng import KeyedRandom
+from hospigen.world.reference import state_population
+
+STREET_NAMES = (
+    "Main", "Oak", "Pine", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park",
+    "Walnut", "Spruce", "Chestnut", "Lincoln", "Jefferson", "Madison", "Franklin", "Jackson",
+    "Highland", "Sunset", "Ridge", "River", "Church", "Spring", "Meadow", "Forest", "Willow",
+    "Birch", "Cherry", "Adams", "Mill", "Prospect", "Union", "Center", "Court", "Dogwood",
+    "Hickory", "Laurel", "Magnolia", "Orchard", "Poplar", "Sycamore", "Valley", "Water",
+    "First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth",
+)  # fmt: skip
+STREET_SUFFIXES = ("St", "Ave", "Rd", "Dr", "Ln", "Ct", "Way", "Blvd", "Pl", "Ter")
+
+
+@dataclass(frozen=True)
+class Places:
+    """Columnar ZIP table sorted by state, with per-state offsets for sampling."""
+
+    zip: pa.Array
+    city: pa.Array
+    state: pa.Array
+    county: pa.Array
+    lat: np.ndarray
+    lon: np.ndarray
+    area_code: pa.Array
+    states: tuple[str, ...]
+    start: np.ndarray
+    count: np.ndarray
+    weight: np.ndarray  # population share of each state in ``states``
+
+    def state_index(self, codes: Sequence[str] | None) -> np.ndarray:
+        """Indices into ``states`` for ``codes`` (all states when None)."""
+        if not codes:
+            return np.arange(len(self.states))
+        unknown = sorted(set(codes) - set(self.states))
+        if unknown:
+            raise UsageError(
+                f"unknown state code(s): {', '.join(unknown)} (use USPS codes: MA, TX…)"
+            )
+        return np.array(sorted(self.states.index(c) for c in set(codes)))
+
+
+@cache
+def places() -> Places:
+    """Load and index the ZIP table once per process."""
+    import zipcodes
+
+    pops = state_population()
+    rows = [
+        z
+        for z in zipcodes.list_all()
+        if z["active"] and z["zip_code_type"] == "STANDARD" and z["state"] in pops and z["lat"]
+    ]
+    rows.sort(key=lambda z: (z["state"], z["zip_code"]))
+    states = tuple(sorted({z["state"] for z in rows}))
+    state_col = np.array([z["state"] for z in rows])
+    start = np.searchsorted(state_col, np.array(states), side="left")
+    stop = np.searchsorted(state_col, np.array(states), side="right")
+    weight = np.array([pops[s] for s in states], dtype=np.float64)
+    return Places(
+        zip=pa.array([z["zip_code"] for z in rows]),
+        city=pa.array([z["city"] for z in rows]),
+        state=pa.array(state_col.tolist()),
+        county=pa.array([z["county"] or None for z in rows]),
+        lat=np.array([float(z["lat"]) for z in rows]),
+        lon=np.array([float(z["long"]) for z in rows]),
+        area_code=pa.array([(z["area_codes"] or ["555"])[0] for z in rows]),
+        states=states,
+        start=start,
+        count=stop - start,
+        weight=weight / weight.sum(),
+    )
+
+
+def sample_zip_rows(
+    rnd: KeyedRandom, keys: np.ndarray, states: Sequence[str] | None = None
+) -> np.ndarray:
+    """Row indices into :func:`places` for ``keys``: state by population, then ZIP uniformly."""
+    p = places()
+    allowed = p.state_index(states)
+    s = allowed[rnd.choice(keys, "state", p.weight[allowed])]
+    offset = np.floor(rnd.uniform(keys, "zip") * p.count[s]).astype(np.int64)
+    return p.start[s] + offset
+
+
+def street_addresses(rnd: KeyedRandom, keys: np.ndarray) -> pa.Array:
+    """Synthetic street lines such as ``4821 Maple Ave``."""
+    number = rnd.integers(keys, "house", 1, 9900).astype(str)
+    street = pa.array(STREET_NAMES).take(
+        pa.array(rnd.integers(keys, "street", 0, len(STREET_NAMES)))
+    )
+    suffix = pa.array(STREET_SUFFIXES).take(
+        pa.array(rnd.integers(keys, "suffix", 0, len(STREET_SUFFIXES)))
+    )
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(pa.array(number), street, suffix, " ")
+
+
+def phones(rnd: KeyedRandom, keys: np.ndarray, area_codes: pa.Array) -> pa.Array:
+    """Fictional phone numbers ``(AAA) 555-01XX``: the 555-0100..0199 range is reserved."""
+    import pyarrow.compute as pc
+
+    line = np.char.zfill(rnd.integers(keys, "phone", 0, 100).astype(str), 2)
+    return pc.binary_join_element_wise("(", area_codes, ") 555-01", pa.array(line), "")
+
+
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in km (broadcasting)."""
+    r1, r2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = r2 - r1, np.radians(lon2 - lon1)
+    a = np.sin(dlat / 2) ** 2 + np.cos(r1) * np.cos(r2) * np.sin(dlon / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))

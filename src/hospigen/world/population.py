@@ -1,0 +1,193 @@
+"""Patients: a US-shaped population drawn column by column for a whole shard of keys.
+
+Every column of patient ``k`` is a function of (seed, k, as-of date) only, so shards, worker
+counts and run sizes never change a patient. Marginals are cited in ``docs/demographics.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hospigen.model import numbered, schema, uuids
+from hospigen.rng import KeyedRandom
+from hospigen.world.facilities import FACILITY_TYPES
+from hospigen.world.geography import phones, places, sample_zip_rows, street_addresses
+from hospigen.world.identifiers import ssns
+from hospigen.world.payers import assign_payers
+from hospigen.world.reference import demographics, name_list
+
+RACE_DISPLAY = {
+    "2106-3": "White",
+    "2054-5": "Black or African American",
+    "2028-9": "Asian",
+    "1002-5": "American Indian or Alaska Native",
+    "2076-8": "Native Hawaiian or Other Pacific Islander",
+    "2131-1": "Other Race",
+}
+ETHNICITY_DISPLAY = {"2135-2": "Hispanic or Latino", "2186-5": "Not Hispanic or Latino"}
+MARITAL_CODES = ("S", "M", "D", "W")
+
+
+def _display(codes: np.ndarray, table: dict[str, str]) -> pa.Array:
+    """Vectorised code → display lookup."""
+    idx = pc.index_in(pa.array(codes), value_set=pa.array(list(table)))
+    return pa.array(list(table.values())).take(idx)
+
+
+def _draw_age_sex(rnd: KeyedRandom, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bands = np.array(demographics()["age_bands"], dtype=np.float64)
+    band = rnd.choice(keys, "age_band", bands[:, 2])
+    age = bands[band, 0] + rnd.uniform(keys, "age") * (bands[band, 1] - bands[band, 0])
+    female = rnd.uniform(keys, "sex") < bands[band, 3]
+    return age, female
+
+
+def _draw_by_table(rnd: KeyedRandom, keys: np.ndarray, draw: str, table: dict) -> np.ndarray:
+    codes = np.array(list(table))
+    return codes[rnd.choice(keys, draw, list(table.values()))]
+
+
+def _race_ethnicity(rnd: KeyedRandom, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    d = demographics()
+    hispanic = rnd.uniform(keys, "hispanic") < d["hispanic_share"]
+    race = np.where(
+        hispanic,
+        _draw_by_table(rnd, keys, "race", d["race_given_hispanic"]),
+        _draw_by_table(rnd, keys, "race", d["race_given_not_hispanic"]),
+    )
+    return race, hispanic
+
+
+def _marital(rnd: KeyedRandom, keys: np.ndarray, age: np.ndarray) -> np.ndarray:
+    rows = np.array(demographics()["marital_by_age"], dtype=np.float64)
+    band = np.searchsorted(rows[:, 1], age, side="right").clip(0, len(rows) - 1)
+    return np.array(MARITAL_CODES)[rnd.choice_rows(keys, "marital", rows[band, 2:])]
+
+
+def _names(rnd: KeyedRandom, keys: np.ndarray, female: np.ndarray, married: np.ndarray, age):
+    def first(draw: str) -> np.ndarray:
+        u = rnd.uniform(keys, draw)
+        f = name_list("first_female").sample(u).to_numpy(zero_copy_only=False)
+        m = name_list("first_male").sample(u).to_numpy(zero_copy_only=False)
+        return np.where(female, f, m)
+
+    surnames = name_list("surname")
+    last = surnames.sample(rnd.uniform(keys, "last")).to_numpy(zero_copy_only=False)
+    middle = np.where(rnd.uniform(keys, "has_middle") < 0.7, first("middle"), None)
+    maiden = surnames.sample(rnd.uniform(keys, "maiden")).to_numpy(zero_copy_only=False)
+    maiden = np.where(female & married, maiden, None)
+    adult = age >= 18
+    prefix = np.where(adult, np.where(female, np.where(married, "Mrs.", "Ms."), "Mr."), None)
+    suffix = np.where(~female & (rnd.uniform(keys, "suffix") < 0.02), "Jr.", None)
+    return first("first"), middle, last, maiden, prefix, suffix
+
+
+def _nearest(lat, lon, fac_lat, fac_lon, fac_state_code, state_code, eligible) -> np.ndarray:
+    """Index of the nearest eligible facility, preferring the patient's own state."""
+    out = np.empty(len(lat), dtype=np.int64)
+    cos = np.cos(np.radians(lat))
+    for s in np.unique(state_code):
+        sel = np.flatnonzero(state_code == s)
+        cand = np.flatnonzero(eligible & (fac_state_code == s))
+        if len(cand) == 0:
+            cand = np.flatnonzero(eligible)
+        for chunk in np.array_split(sel, max(1, len(sel) * len(cand) // 4_000_000 + 1)):
+            dy = lat[chunk, None] - fac_lat[None, cand]
+            dx = (lon[chunk, None] - fac_lon[None, cand]) * cos[chunk, None]
+            out[chunk] = cand[np.argmin(dx * dx + dy * dy, axis=1)]
+    return out
+
+
+def patients_table(
+    seed: int,
+    keys: Sequence[int] | np.ndarray,
+    as_of: dt.date,
+    facilities: pa.Table,
+    payers: pa.Table,
+    states: Sequence[str] | None = None,
+) -> pa.Table:
+    """Patients for ``keys`` (alive on ``as_of``; death is decided by the clinical engine)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    rnd = KeyedRandom(seed, "patient")
+    age, female = _draw_age_sex(rnd, keys)
+    birth = np.datetime64(as_of, "D") - np.floor(age * 365.2425).astype("timedelta64[D]")
+    race, hispanic = _race_ethnicity(rnd, keys)
+    d = demographics()
+    language = np.where(
+        hispanic,
+        _draw_by_table(rnd, keys, "language", d["language_given_hispanic"]),
+        _draw_by_table(rnd, keys, "language", d["language_given_not_hispanic"]),
+    )
+    marital = _marital(rnd, keys, age)
+    married = marital != "S"
+    first, middle, last, maiden, prefix, suffix = _names(rnd, keys, female, married, age)
+    income = np.round(d["income_median"] * np.exp(d["income_sigma"] * rnd.normal(keys, "income")))
+    income = np.where(age < 18, np.nan, income)  # children have no income of their own
+
+    p = places()
+    rows = sample_zip_rows(rnd, keys, states)
+    lat = np.round(p.lat[rows] + rnd.uniform(keys, "jitter_lat") * 0.04 - 0.02, 5)
+    lon = np.round(p.lon[rows] + rnd.uniform(keys, "jitter_lon") * 0.04 - 0.02, 5)
+    state = p.state.take(pa.array(rows))
+
+    fac_types = facilities.column("facility_type").to_numpy(zero_copy_only=False)
+    fac_state = facilities.column("state").to_numpy(zero_copy_only=False)
+    codes = {s: i for i, s in enumerate(p.states)}
+    fac_state_code = np.array([codes[s] for s in fac_state])
+    pat_state_code = np.searchsorted(p.start, rows, side="right") - 1
+    fac_lat = facilities.column("lat").to_numpy()
+    fac_lon = facilities.column("lon").to_numpy()
+    primary = np.isin(fac_types, ("clinic", "hospital"))
+    home = _nearest(lat, lon, fac_lat, fac_lon, fac_state_code, pat_state_code, primary)
+    hospital = _nearest(
+        lat,
+        lon,
+        fac_lat,
+        fac_lon,
+        fac_state_code,
+        pat_state_code,
+        fac_types == FACILITY_TYPES[0][0],
+    )
+    payer_idx = assign_payers(rnd, keys, age, np.nan_to_num(income, nan=0.0))
+    fac_ids = facilities.column("facility_id")
+    return pa.table(
+        {
+            "patient_id": uuids(seed, "patient", keys),
+            "patient_key": keys,
+            "mrn": numbered("MRN", keys, 9),
+            "ssn": ssns(keys),
+            "prefix": prefix,
+            "first_name": first,
+            "middle_name": middle,
+            "last_name": last,
+            "suffix": suffix,
+            "maiden_name": maiden,
+            "gender": np.where(female, "F", "M"),
+            "birth_date": birth,
+            "death_date": pa.nulls(len(keys), pa.date32()),
+            "race_code": race,
+            "race_display": _display(race, RACE_DISPLAY),
+            "ethnicity_code": np.where(hispanic, "2135-2", "2186-5"),
+            "ethnicity_display": np.where(hispanic, "Hispanic or Latino", "Not Hispanic or Latino"),
+            "marital_status": marital,
+            "language": language,
+            "address": street_addresses(rnd, keys),
+            "city": p.city.take(pa.array(rows)),
+            "state": state,
+            "county": p.county.take(pa.array(rows)),
+            "zip": p.zip.take(pa.array(rows)),
+            "lat": lat,
+            "lon": lon,
+            "phone": phones(rnd, keys, p.area_code.take(pa.array(rows))),
+            "home_facility_id": fac_ids.take(pa.array(home)),
+            "hospital_id": fac_ids.take(pa.array(hospital)),
+            "payer_id": payers.column("payer_id").take(pa.array(payer_idx)),
+            "income": pa.array(income, mask=np.isnan(income)).cast(pa.int32()),
+        },
+        schema=schema("patients"),
+    )

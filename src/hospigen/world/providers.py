@@ -1,0 +1,74 @@
+"""Clinicians: individual NPIs and NUCC taxonomy specialties, staffed by facility type."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from hospigen.model import schema, uuids
+from hospigen.rng import KeyedRandom
+from hospigen.world.identifiers import npis
+from hospigen.world.reference import name_list
+
+# specialty → NUCC Health Care Provider Taxonomy code (free to use, nucc.org)
+SPECIALTIES = {
+    "Family Medicine": "207Q00000X",
+    "Internal Medicine": "207R00000X",
+    "Pediatrics": "208000000X",
+    "Obstetrics & Gynecology": "207V00000X",
+    "Cardiovascular Disease": "207RC0000X",
+    "Endocrinology, Diabetes & Metabolism": "207RE0101X",
+    "Nephrology": "207RN0300X",
+    "Pulmonary Disease": "207RP1001X",
+    "Hematology & Oncology": "207RH0003X",
+    "Psychiatry": "2084P0800X",
+    "Emergency Medicine": "207P00000X",
+    "General Surgery": "208600000X",
+    "Diagnostic Radiology": "2085R0202X",
+    "Anatomic & Clinical Pathology": "207ZP0102X",
+    "Geriatric Medicine": "207RG0300X",
+    "Nurse Practitioner, Family": "363LF0000X",
+    "Clinical Psychologist": "103TC0700X",
+}
+_NAMES = tuple(SPECIALTIES)
+
+# specialty mix by facility type (weights over _NAMES order)
+_MIX = {
+    "hospital": [2, 6, 3, 3, 3, 1, 2, 2, 2, 2, 6, 3, 2, 1, 1, 2, 1],
+    "clinic": [10, 6, 5, 2, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 1, 4, 2],
+    "urgent_care": [4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 3, 0],
+    "laboratory": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0],
+    "nursing_facility": [1, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 1],
+}
+
+
+def providers_table(seed: int, facilities: pa.Table) -> pa.Table:
+    """Clinicians for every facility: about one per 15 employees (2 to 60 per facility)."""
+    rnd = KeyedRandom(seed, "provider")
+    staff = facilities.column("employee_count").to_numpy()
+    per_facility = np.clip(staff // 15, 2, 60)
+    fac_index = np.repeat(np.arange(len(staff)), per_facility)
+    keys = np.arange(len(fac_index), dtype=np.int64)
+    fac_types = np.array(facilities.column("facility_type").to_pylist())[fac_index]
+    specialty = np.empty(len(keys), dtype=object)
+    for kind, weights in _MIX.items():
+        sel = fac_types == kind
+        if sel.any():
+            specialty[sel] = np.array(_NAMES)[rnd.choice(keys[sel], "specialty", weights)]
+    female = rnd.uniform(keys, "sex") < 0.45  # AAMC 2022: 37 % of physicians, more among NPs
+    first_f = name_list("first_female").sample(rnd.uniform(keys, "first")).to_numpy(False)
+    first_m = name_list("first_male").sample(rnd.uniform(keys, "first")).to_numpy(False)
+    return pa.table(
+        {
+            "provider_id": uuids(seed, "provider", keys),
+            "npi": npis(rnd, keys),
+            "first_name": np.where(female, first_f, first_m),
+            "last_name": name_list("surname").sample(rnd.uniform(keys, "last")),
+            "gender": np.where(female, "F", "M"),
+            "specialty": specialty.astype(str),
+            "taxonomy_code": [SPECIALTIES[s] for s in specialty],
+            "facility_id": facilities.column("facility_id").take(pa.array(fac_index)),
+            "state": facilities.column("state").take(pa.array(fac_index)),
+        },
+        schema=schema("providers"),
+    )

@@ -1,0 +1,77 @@
+"""Loading of the reference data shipped in ``world/data`` (cached per process)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pyarrow as pa
+import yaml
+
+_DATA = resources.files("hospigen.world") / "data"
+
+
+def _read_text(name: str) -> str:
+    raw = (_DATA / name).read_bytes()
+    return gzip.decompress(raw).decode() if name.endswith(".gz") else raw.decode()
+
+
+@dataclass(frozen=True)
+class NameList:
+    """Names and their cumulative probabilities, ready for vectorised sampling."""
+
+    names: pa.Array
+    cdf: np.ndarray
+
+    def sample(self, u: np.ndarray) -> pa.Array:
+        """Names for uniform draws ``u`` (inverse-CDF lookup)."""
+        idx = np.minimum(np.searchsorted(self.cdf, u, side="right"), len(self.cdf) - 1)
+        return self.names.take(pa.array(idx))
+
+
+@cache
+def name_list(kind: str) -> NameList:
+    """``first_male``, ``first_female`` or ``surname`` from the Census frequency files."""
+    file = {
+        "first_male": "first_names_male.csv.gz",
+        "first_female": "first_names_female.csv.gz",
+        "surname": "surnames.csv.gz",
+    }[kind]
+    rows = list(csv.DictReader(io.StringIO(_read_text(file))))
+    freq = np.array([float(r["frequency"]) for r in rows])
+    cdf = np.cumsum(freq / freq.sum())
+    names = pa.array([_name_case(r["name"]) for r in rows])
+    return NameList(names, cdf)
+
+
+def _name_case(upper: str) -> str:
+    """``MCDONALD`` → ``McDonald``, ``OBRIEN`` stays ``Obrien``: Census files drop punctuation."""
+    name = upper.title()
+    if name.startswith("Mc") and len(name) > 2:
+        name = "Mc" + name[2:].capitalize()
+    return name
+
+
+@cache
+def demographics() -> dict:
+    """The marginals of ``demographics.yaml``."""
+    return yaml.safe_load(_read_text("demographics.yaml"))
+
+
+@cache
+def state_population() -> dict[str, int]:
+    """2020 Census resident population by state code (50 states and DC)."""
+    rows = csv.DictReader(io.StringIO(_read_text("state_population_2020.csv")))
+    return {r["state"]: int(r["population"]) for r in rows}
+
+
+@cache
+def state_names() -> dict[str, str]:
+    """State code → state name."""
+    rows = csv.DictReader(io.StringIO(_read_text("state_population_2020.csv")))
+    return {r["state"]: r["name"] for r in rows}
