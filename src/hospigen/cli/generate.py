@@ -20,6 +20,12 @@ def generate_command(
     as_of: str = typer.Option(
         None, "--as-of", help="Simulation end date YYYY-MM-DD (default: today, UTC)."
     ),
+    formats: list[str] = typer.Option(
+        None,
+        "--formats",
+        help="Extra output formats by name, repeatable or comma-separated (see --list-formats).",
+    ),
+    list_formats: bool = typer.Option(False, "--list-formats", help="List formats and exit."),
     state: list[str] = typer.Option(
         None, "--state", help="Limit the population to these states (USPS codes; repeatable)."
     ),
@@ -27,12 +33,23 @@ def generate_command(
     shard_size: int = typer.Option(25_000, "--shard-size", help="Patients per shard."),
 ) -> None:
     """Generate a synthetic cohort and write every table."""
+    from hospigen import export
     from hospigen.errors import UsageError
     from hospigen.generate import generate
 
+    if list_formats:
+        for name, description in export.available().items():
+            console.print(f"{name:<14} {description}")
+        return
     tabular = {"csv": ["csv"], "parquet": ["parquet"], "both": ["csv", "parquet"]}
     if output_format not in tabular:
         raise UsageError(f"--output-format must be csv, parquet or both, got {output_format!r}")
+    chosen = list(tabular[output_format])
+    for item in formats or []:
+        for name in filter(None, (part.strip() for part in item.split(","))):
+            export.get(name)  # unknown names fail here, before any work
+            if name not in chosen:
+                chosen.append(name)
     date = parse_date(as_of, "--as-of")
     with progress_bar("generating patients", num_records) as advance:
         summary = generate(
@@ -40,7 +57,7 @@ def generate_command(
             output_dir,
             seed=seed,
             as_of=date,
-            formats=tabular[output_format],
+            formats=chosen,
             states=state or None,
             shard_size=shard_size,
             workers=workers,
