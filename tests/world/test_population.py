@@ -91,3 +91,14 @@ def test_state_filter_limits_places():
     states = set(w.patients(np.arange(2000))["state"].to_pylist())
     assert states <= {"MA", "RI"} and len(states) == 2
     assert set(w.facilities["state"].to_pylist()) <= {"MA", "RI"}
+
+
+def test_shipped_places_match_the_zipcodes_package():
+    from scripts.build_places import places_from_zipcodes
+
+    from hospigen.world.geography import places
+
+    expected = places_from_zipcodes()
+    shipped = places()
+    assert shipped.zip.equals(expected.column("zip").combine_chunks())
+    assert np.array_equal(shipped.lat, expected.column("lat").to_numpy())

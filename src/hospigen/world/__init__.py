@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from hospigen.world.facilities import DEFAULT_FACILITY_COUNT, facilities_table
 from hospigen.world.payers import payers_table
-from hospigen.world.population import patients_table
+from hospigen.world.population import Catalog, patients_table
 from hospigen.world.providers import providers_table
 
 __all__ = ["World"]
@@ -51,12 +51,14 @@ class World:
         """The payer catalogue."""
         return payers_table(self.seed)
 
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Facilities, payers and the nearest facilities of every ZIP, for drawing patients."""
+        return Catalog.build(self.facilities, self.payers, self.states)
+
     def patients(self, keys: Sequence[int] | np.ndarray) -> pa.Table:
         """Patients for ``keys`` (any subset, any order; each row depends only on its key)."""
-        return patients_table(
-            self.seed, np.asarray(keys, dtype=np.int64), self.as_of, self.facilities,
-            self.payers, self.states,
-        )  # fmt: skip
+        return patients_table(self.seed, np.asarray(keys, dtype=np.int64), self.as_of, self.catalog)
 
     def patient_shards(self, count: int, shard_size: int = 50_000) -> Iterator[pa.Table]:
         """Patients 0..count-1 in shards of ``shard_size``."""

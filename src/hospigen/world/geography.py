@@ -1,6 +1,6 @@
 """Real US places: ZIP codes with city, county, coordinates and area codes.
 
-ZIP data comes from the ``zipcodes`` package (GeoNames CC BY 4.0 + USPS), shipped offline.
+ZIP data is derived from the ``zipcodes`` package (GeoNames CC BY 4.0 + USPS) and shipped.
 Only active STANDARD ZIPs with coordinates are used, so every address is a deliverable place.
 States are drawn by 2020 Census population, then a ZIP uniformly within the state.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 
 import numpy as np
 import pyarrow as pa
@@ -59,29 +60,29 @@ class Places:
 
 @cache
 def places() -> Places:
-    """Load and index the ZIP table once per process."""
-    import zipcodes
+    """Load and index the shipped ZIP table once per process.
 
-    pops = state_population()
-    rows = [
-        z
-        for z in zipcodes.list_all()
-        if z["active"] and z["zip_code_type"] == "STANDARD" and z["state"] in pops and z["lat"]
-    ]
-    rows.sort(key=lambda z: (z["state"], z["zip_code"]))
-    states = tuple(sorted({z["state"] for z in rows}))
-    state_col = np.array([z["state"] for z in rows])
+    ``data/places.parquet`` is derived from the ``zipcodes`` package (GeoNames CC BY 4.0 + USPS)
+    by ``scripts/build_places.py``: active STANDARD ZIPs with coordinates, sorted by state.
+    """
+    import pyarrow.parquet as pq
+
+    with (resources.files("hospigen.world") / "data" / "places.parquet").open("rb") as f:
+        table = pq.read_table(f)
+    state_col = table.column("state").to_numpy(zero_copy_only=False)
+    states = tuple(sorted(set(state_col.tolist())))
     start = np.searchsorted(state_col, np.array(states), side="left")
     stop = np.searchsorted(state_col, np.array(states), side="right")
+    pops = state_population()
     weight = np.array([pops[s] for s in states], dtype=np.float64)
     return Places(
-        zip=pa.array([z["zip_code"] for z in rows]),
-        city=pa.array([z["city"] for z in rows]),
-        state=pa.array(state_col.tolist()),
-        county=pa.array([z["county"] or None for z in rows]),
-        lat=np.array([float(z["lat"]) for z in rows]),
-        lon=np.array([float(z["long"]) for z in rows]),
-        area_code=pa.array([(z["area_codes"] or ["555"])[0] for z in rows]),
+        zip=table.column("zip").combine_chunks(),
+        city=table.column("city").combine_chunks(),
+        state=table.column("state").combine_chunks(),
+        county=table.column("county").combine_chunks(),
+        lat=table.column("lat").to_numpy(),
+        lon=table.column("lon").to_numpy(),
+        area_code=table.column("area_code").combine_chunks(),
         states=states,
         start=start,
         count=stop - start,

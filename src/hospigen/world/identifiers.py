@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.rng import KeyedRandom
 
 _ORG_OFFSET = 50_000_000  # individual NPIs use keys below this, organisations above
 
 
-def ssns(keys: np.ndarray) -> np.ndarray:
+def ssns(keys: np.ndarray) -> pa.Array:
     """``999-GG-SSSS`` numbers, unique per key (group 01–99, serial 0001–9999)."""
     k = np.asarray(keys, dtype=np.int64)
     area = 999 - k // (99 * 9999)
     group = 1 + (k // 9999) % 99
     serial = 1 + k % 9999
-    return np.char.add(
-        np.char.add(np.char.add(area.astype(str), "-"), np.char.zfill(group.astype(str), 2)),
-        np.char.add("-", np.char.zfill(serial.astype(str), 4)),
-    )
+
+    def digits(values: np.ndarray, width: int) -> pa.Array:
+        return pc.utf8_lpad(pc.cast(pa.array(values), pa.string()), width=width, padding="0")
+
+    return pc.binary_join_element_wise(digits(area, 3), digits(group, 2), digits(serial, 4), "-")
 
 
 def luhn_check_digit(base9: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +16,6 @@ import pyarrow.compute as pc
 
 from hospigen.model import numbered, schema, uuids
 from hospigen.rng import KeyedRandom
-from hospigen.world.facilities import FACILITY_TYPES
 from hospigen.world.geography import phones, places, sample_zip_rows, street_addresses
 from hospigen.world.identifiers import ssns
 from hospigen.world.payers import assign_payers
@@ -70,30 +70,45 @@ def _marital(rnd: KeyedRandom, keys: np.ndarray, age: np.ndarray) -> np.ndarray:
 
 
 def _names(rnd: KeyedRandom, keys: np.ndarray, female: np.ndarray, married: np.ndarray, age):
-    def first(draw: str) -> np.ndarray:
+    """First, middle, last, maiden names, prefix and suffix as Arrow arrays (no Python loops)."""
+    female_list, male_list = name_list("first_female"), name_list("first_male")
+    both = pa.concat_arrays([female_list.names, male_list.names])
+
+    def first(draw: str, mask: np.ndarray | None = None) -> pa.Array:
         u = rnd.uniform(keys, draw)
-        f = name_list("first_female").sample(u).to_numpy(zero_copy_only=False)
-        m = name_list("first_male").sample(u).to_numpy(zero_copy_only=False)
-        return np.where(female, f, m)
+        idx = np.where(female, female_list.index(u), len(female_list.names) + male_list.index(u))
+        return both.take(pa.array(idx, mask=mask))
 
     surnames = name_list("surname")
-    last = surnames.sample(rnd.uniform(keys, "last")).to_numpy(zero_copy_only=False)
-    middle = np.where(rnd.uniform(keys, "has_middle") < 0.7, first("middle"), None)
-    maiden = surnames.sample(rnd.uniform(keys, "maiden")).to_numpy(zero_copy_only=False)
-    maiden = np.where(female & married, maiden, None)
-    adult = age >= 18
-    prefix = np.where(adult, np.where(female, np.where(married, "Mrs.", "Ms."), "Mr."), None)
-    suffix = np.where(~female & (rnd.uniform(keys, "suffix") < 0.02), "Jr.", None)
+    last = surnames.sample(rnd.uniform(keys, "last"))
+    middle = first("middle", mask=rnd.uniform(keys, "has_middle") >= 0.7)
+    maiden_idx = surnames.index(rnd.uniform(keys, "maiden"))
+    maiden = surnames.names.take(pa.array(maiden_idx, mask=~(female & married)))
+    prefix_idx = np.where(female, np.where(married, 1, 2), 0)
+    prefix = pa.array(["Mr.", "Mrs.", "Ms."]).take(pa.array(prefix_idx, mask=age < 18))
+    jr = ~female & (rnd.uniform(keys, "suffix") < 0.02)
+    suffix = pa.array(["Jr."]).take(pa.array(np.zeros(len(keys), np.int64), mask=~jr))
     return first("first"), middle, last, maiden, prefix, suffix
 
 
-def _nearest(lat, lon, fac_lat, fac_lon, fac_state_code, state_code, eligible) -> np.ndarray:
-    """Index of the nearest eligible facility, preferring the patient's own state."""
+def nearest_facility(
+    lat: np.ndarray, lon: np.ndarray, state: np.ndarray, facilities: pa.Table, types: tuple
+) -> np.ndarray:
+    """Row of the nearest facility of ``types`` for each point, preferring the same state.
+
+    Distances use an equirectangular approximation, which ranks neighbours correctly at the
+    scale of a state.
+    """
+    fac_types = facilities.column("facility_type").to_numpy(zero_copy_only=False)
+    fac_state = facilities.column("state").to_numpy(zero_copy_only=False)
+    fac_lat = facilities.column("lat").to_numpy()
+    fac_lon = facilities.column("lon").to_numpy()
+    eligible = np.isin(fac_types, types)
     out = np.empty(len(lat), dtype=np.int64)
     cos = np.cos(np.radians(lat))
-    for s in np.unique(state_code):
-        sel = np.flatnonzero(state_code == s)
-        cand = np.flatnonzero(eligible & (fac_state_code == s))
+    for s in np.unique(state):
+        sel = np.flatnonzero(state == s)
+        cand = np.flatnonzero(eligible & (fac_state == s))
         if len(cand) == 0:
             cand = np.flatnonzero(eligible)
         for chunk in np.array_split(sel, max(1, len(sel) * len(cand) // 4_000_000 + 1)):
@@ -103,13 +118,29 @@ def _nearest(lat, lon, fac_lat, fac_lon, fac_state_code, state_code, eligible) -
     return out
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """What patients are drawn against: the run's facilities and payers, and for every ZIP of
+    :func:`places` its nearest primary-care facility and hospital (computed once per run)."""
+
+    facilities: pa.Table
+    payers: pa.Table
+    states: tuple[str, ...] | None
+    home_by_zip: np.ndarray
+    hospital_by_zip: np.ndarray
+
+    @classmethod
+    def build(cls, facilities: pa.Table, payers: pa.Table, states=None) -> Catalog:
+        """Precompute the nearest facilities of every ZIP."""
+        p = places()
+        zip_state = p.state.to_numpy(zero_copy_only=False)
+        home = nearest_facility(p.lat, p.lon, zip_state, facilities, ("clinic", "hospital"))
+        hospital = nearest_facility(p.lat, p.lon, zip_state, facilities, ("hospital",))
+        return cls(facilities, payers, tuple(states) if states else None, home, hospital)
+
+
 def patients_table(
-    seed: int,
-    keys: Sequence[int] | np.ndarray,
-    as_of: dt.date,
-    facilities: pa.Table,
-    payers: pa.Table,
-    states: Sequence[str] | None = None,
+    seed: int, keys: Sequence[int] | np.ndarray, as_of: dt.date, catalog: Catalog
 ) -> pa.Table:
     """Patients for ``keys`` (alive on ``as_of``; death is decided by the clinical engine)."""
     keys = np.asarray(keys, dtype=np.int64)
@@ -124,37 +155,17 @@ def patients_table(
         _draw_by_table(rnd, keys, "language", d["language_given_not_hispanic"]),
     )
     marital = _marital(rnd, keys, age)
-    married = marital != "S"
-    first, middle, last, maiden, prefix, suffix = _names(rnd, keys, female, married, age)
+    first, middle, last, maiden, prefix, suffix = _names(rnd, keys, female, marital != "S", age)
     income = np.round(d["income_median"] * np.exp(d["income_sigma"] * rnd.normal(keys, "income")))
-    income = np.where(age < 18, np.nan, income)  # children have no income of their own
+    child = age < 18  # children have no income of their own
 
     p = places()
-    rows = sample_zip_rows(rnd, keys, states)
+    rows = sample_zip_rows(rnd, keys, catalog.states)
+    row_index = pa.array(rows)
     lat = np.round(p.lat[rows] + rnd.uniform(keys, "jitter_lat") * 0.04 - 0.02, 5)
     lon = np.round(p.lon[rows] + rnd.uniform(keys, "jitter_lon") * 0.04 - 0.02, 5)
-    state = p.state.take(pa.array(rows))
-
-    fac_types = facilities.column("facility_type").to_numpy(zero_copy_only=False)
-    fac_state = facilities.column("state").to_numpy(zero_copy_only=False)
-    codes = {s: i for i, s in enumerate(p.states)}
-    fac_state_code = np.array([codes[s] for s in fac_state])
-    pat_state_code = np.searchsorted(p.start, rows, side="right") - 1
-    fac_lat = facilities.column("lat").to_numpy()
-    fac_lon = facilities.column("lon").to_numpy()
-    primary = np.isin(fac_types, ("clinic", "hospital"))
-    home = _nearest(lat, lon, fac_lat, fac_lon, fac_state_code, pat_state_code, primary)
-    hospital = _nearest(
-        lat,
-        lon,
-        fac_lat,
-        fac_lon,
-        fac_state_code,
-        pat_state_code,
-        fac_types == FACILITY_TYPES[0][0],
-    )
-    payer_idx = assign_payers(rnd, keys, age, np.nan_to_num(income, nan=0.0))
-    fac_ids = facilities.column("facility_id")
+    payer_idx = assign_payers(rnd, keys, age, np.where(child, 0.0, income))
+    fac_ids = catalog.facilities.column("facility_id")
     return pa.table(
         {
             "patient_id": uuids(seed, "patient", keys),
@@ -167,7 +178,7 @@ def patients_table(
             "last_name": last,
             "suffix": suffix,
             "maiden_name": maiden,
-            "gender": np.where(female, "F", "M"),
+            "gender": pa.array(["M", "F"]).take(pa.array(female.astype(np.int8))),
             "birth_date": birth,
             "death_date": pa.nulls(len(keys), pa.date32()),
             "race_code": race,
@@ -177,17 +188,17 @@ def patients_table(
             "marital_status": marital,
             "language": language,
             "address": street_addresses(rnd, keys),
-            "city": p.city.take(pa.array(rows)),
-            "state": state,
-            "county": p.county.take(pa.array(rows)),
-            "zip": p.zip.take(pa.array(rows)),
+            "city": p.city.take(row_index),
+            "state": p.state.take(row_index),
+            "county": p.county.take(row_index),
+            "zip": p.zip.take(row_index),
             "lat": lat,
             "lon": lon,
-            "phone": phones(rnd, keys, p.area_code.take(pa.array(rows))),
-            "home_facility_id": fac_ids.take(pa.array(home)),
-            "hospital_id": fac_ids.take(pa.array(hospital)),
-            "payer_id": payers.column("payer_id").take(pa.array(payer_idx)),
-            "income": pa.array(income, mask=np.isnan(income)).cast(pa.int32()),
+            "phone": phones(rnd, keys, p.area_code.take(row_index)),
+            "home_facility_id": fac_ids.take(pa.array(catalog.home_by_zip[rows])),
+            "hospital_id": fac_ids.take(pa.array(catalog.hospital_by_zip[rows])),
+            "payer_id": catalog.payers.column("payer_id").take(pa.array(payer_idx)),
+            "income": pa.array(income.astype(np.int32), mask=child),
         },
         schema=schema("patients"),
     )

@@ -28,10 +28,13 @@ class NameList:
     names: pa.Array
     cdf: np.ndarray
 
+    def index(self, u: np.ndarray) -> np.ndarray:
+        """Row of the name for each uniform draw in ``u`` (inverse-CDF lookup)."""
+        return np.minimum(np.searchsorted(self.cdf, u, side="right"), len(self.cdf) - 1)
+
     def sample(self, u: np.ndarray) -> pa.Array:
-        """Names for uniform draws ``u`` (inverse-CDF lookup)."""
-        idx = np.minimum(np.searchsorted(self.cdf, u, side="right"), len(self.cdf) - 1)
-        return self.names.take(pa.array(idx))
+        """Names for uniform draws ``u``."""
+        return self.names.take(pa.array(self.index(u)))
 
 
 @cache
