@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen import __version__, export
 from hospigen.errors import UsageError
@@ -59,6 +60,28 @@ def generated_at(as_of: dt.date) -> dt.datetime:
 def build_shard(world: World, keys: np.ndarray) -> dict[str, pa.Table]:
     """Every per-patient table for one shard of patient keys."""
     return {"patients": world.patients(keys)}
+
+
+def facility_ids_used(tables: dict[str, pa.Table]) -> pa.Array:
+    """Distinct facility ids a shard's tables reference (home, hospital, encounters)."""
+    columns = [
+        tables["patients"].column("home_facility_id"),
+        tables["patients"].column("hospital_id"),
+    ]
+    if "encounters" in tables:
+        columns.append(tables["encounters"].column("facility_id"))
+    chunks = [chunk for column in columns for chunk in column.chunks]
+    return pc.unique(pa.chunked_array(chunks, pa.string()))
+
+
+def shared_tables(world: World, facility_ids: pa.Array) -> dict[str, pa.Table]:
+    """Facilities in use, their providers, and the payers: the tables written once per run."""
+    facilities = world.facilities_in_use(facility_ids)
+    return {
+        "facilities": facilities,
+        "providers": world.providers_of(facilities),
+        "payers": world.payers,
+    }
 
 
 def _shard_keys(num_records: int, shard_size: int) -> list[np.ndarray]:
@@ -121,24 +144,16 @@ def generate(
     context = export.ExportContext(seed=seed, as_of=as_of, generated_at=generated_at(as_of))
     writers = [export.get(name).open(out, context) for name in formats]
     summary = GenerationSummary(seed, as_of, num_records, list(formats))
-    used_facilities: list[pa.ChunkedArray] = []
+    used_facilities: list[pa.Array] = []
     for tables in _shards(world, _shard_keys(num_records, shard_size), workers):
         for writer in writers:
             writer.write(tables)
         for name, table in tables.items():
             summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
-        patients = tables["patients"]
-        used_facilities += [patients.column("home_facility_id"), patients.column("hospital_id")]
+        used_facilities.append(facility_ids_used(tables))
         if on_shard:
-            on_shard(patients.num_rows)
-    facilities = world.facilities_in_use(pa.chunked_array(
-        [c for col in used_facilities for c in col.chunks], pa.string()
-    ))  # fmt: skip
-    shared = {
-        "facilities": facilities,
-        "providers": world.providers_of(facilities),
-        "payers": world.payers,
-    }
+            on_shard(tables["patients"].num_rows)
+    shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
     for writer in writers:
         writer.write(shared)
     for name, table in shared.items():

@@ -1,0 +1,1 @@
+"""Apache Beam pipelines (the ``beam`` extra): sharded generation and claims streaming."""
