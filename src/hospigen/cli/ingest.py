@@ -40,6 +40,13 @@ DATASET = typer.Option("synthea_raw", "--dataset", help="Dataset (schema) of eve
 DRY_RUN = typer.Option(
     False, "--dry-run", help="Print every object and SQL statement instead of writing."
 )
+GENERATED_AT = typer.Option(
+    None, "--generated-at",
+    help="Stamp for input resources without meta.lastUpdated (ISO 8601; default: file mtime).",
+)  # fmt: skip
+LOAD_BATCH = typer.Option(
+    2000, "--load-batch", help="Objects wrapped and loaded per statement and transaction."
+)
 NOW = typer.Option(
     None, "--now", help="Load/ingestion timestamp, ISO 8601 (default: the current time)."
 )
@@ -110,9 +117,7 @@ def land_command(
     prefix: str = PREFIX,
     warehouse: str = WAREHOUSE,
     dataset: str = DATASET,
-    generated_at: str = typer.Option(
-        None, "--generated-at", help="Stamp for resources without meta.lastUpdated (ISO 8601)."
-    ),
+    generated_at: str = GENERATED_AT,
     dry_run: bool = DRY_RUN,
     now: str = NOW,
 ) -> None:
@@ -140,6 +145,7 @@ def wrap_load_command(
     warehouse: str = WAREHOUSE,
     dataset: str = DATASET,
     file: str = typer.Option(None, "--file", help="Only this object (name below the prefix)."),
+    load_batch: int = LOAD_BATCH,
     dry_run: bool = DRY_RUN,
     now: str = NOW,
 ) -> None:
@@ -148,20 +154,22 @@ def wrap_load_command(
 
     with _context(bucket, warehouse, dataset, dry_run) as (store, wh):
         ensure_tables(wh)
-        r = _wrap_load(store, _prefix(prefix), wh, _now(now), file)
+        r = _wrap_load(store, _prefix(prefix), wh, _now(now), file, load_batch)
     console.print(
         f"wrap-load: {len(r.loaded):,} objects loaded ({r.rows:,} rows), {r.unchanged:,} unchanged"
     )
     _rejected(r.errors)
 
 
-def _wrap_load(store, prefix, wh, now, file=None):
+def _wrap_load(store, prefix, wh, now, file=None, batch=2000):
     from hospigen.pipelines.ingest import wrap_load
     from hospigen.pipelines.ingest.wrap_load import pending
 
     total = len(pending(store, prefix, wh, file)[0])
     with progress_bar("wrap + load", total) as advance:
-        return wrap_load(store, prefix, wh, now=now, only=file, progress=advance)
+        return wrap_load(
+            store, prefix, wh, now=now, only=file, batch_size=max(1, batch), progress=advance
+        )
 
 
 @app.command("materialize")
@@ -201,6 +209,8 @@ def run_command(
     prefix: str = PREFIX,
     warehouse: str = WAREHOUSE,
     dataset: str = DATASET,
+    load_batch: int = LOAD_BATCH,
+    generated_at: str = GENERATED_AT,
     dry_run: bool = DRY_RUN,
     now: str = NOW,
 ) -> None:
@@ -222,8 +232,9 @@ def run_command(
                     Path(tmp), total, batch_size, seed, parse_date(as_of, "--as-of"), advance
                 )
         ensure_tables(wh)
-        landed = land(source, store, key, wh, now=stamp)
-        loaded = _wrap_load(store, key, wh, stamp)
+        landed = land(source, store, key, wh, now=stamp,
+                      generated_at=_now(generated_at) if generated_at else None)  # fmt: skip
+        loaded = _wrap_load(store, key, wh, stamp, None, load_batch)
         merged = materialize(wh, now=stamp)
     if landed.source_unchanged:
         console.print("land: input unchanged since the last landing; nothing written")
