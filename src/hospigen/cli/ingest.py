@@ -65,7 +65,7 @@ def _now(value: str | None) -> dt.datetime:
 def _prefix(prefix: str) -> str:
     from hospigen.store import check_key
 
-    return check_key(prefix.strip("/"))
+    return check_key(prefix.rstrip("/"))
 
 
 def _warehouse_url(url: str) -> str:

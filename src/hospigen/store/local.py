@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -33,7 +34,8 @@ class LocalStore(ObjectStore):
                 fh.write(data)
             os.replace(tmp, path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot write {self.uri(key)}: {exc.strerror or exc}") from None
 
     def get(self, key: str) -> bytes:

@@ -113,12 +113,13 @@ def _read(path: Path, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, d
         return out
     out = []
     for i, line in enumerate(data.split(b"\n"), start=1):
-        line = line.strip()
+        raw, line = line, line.strip()
         if not line:
             continue
         got, problem = parse(line)
         if problem:
-            bad.append(BadLine(name, i, problem[0], problem[1], line.decode("utf-8", "replace")))
+            text = raw.rstrip(b"\r").decode("utf-8", "replace")
+            bad.append(BadLine(name, i, problem[0], problem[1], text))
         else:
             out.append((i, line, got))
     return out

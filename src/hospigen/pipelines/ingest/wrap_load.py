@@ -68,12 +68,12 @@ def wrap(key: str, wrapped_key: str, data: bytes, batch: _Batch) -> int:
     out: list[bytes] = []
     src = orjson.dumps(key)
     for n, line in enumerate(data.split(b"\n"), start=1):
-        line = line.strip()
+        raw, line = line, line.strip()
         if not line:
             continue
         res, problem = parse(line)
         if problem:
-            text = line.decode("utf-8", "replace")
+            text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line exactly as landed
             batch.bad.append(BadLine(key, n, problem[0], problem[1], text))
             continue
         out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
