@@ -7,9 +7,14 @@ from pathlib import Path
 import duckdb
 
 TARGETS = (
-    "patients", "encounters", "conditions", "observations", "medication_requests", "procedures",
+    "patients",
+    "encounters",
+    "conditions",
+    "observations",
+    "medication_requests",
+    "procedures",
     "immunizations",
-)  # fmt: skip
+)
 #: columns that legitimately differ between a clean run and a crashed-and-resumed one
 VOLATILE = {
     "raw_records_stg": ("load_id", "loaded_at"),
@@ -23,11 +28,14 @@ def rows(db: Path, table: str, exclude: tuple[str, ...] = ()) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         cols = [
-            c for (c,) in con.execute(
+            c
+            for (c,) in con.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                "'synthea_raw' AND table_name = ? ORDER BY ordinal_position", [table],
-            ).fetchall() if c not in exclude
-        ]  # fmt: skip
+                "'synthea_raw' AND table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+            if c not in exclude
+        ]
         sel = ", ".join(f'CAST("{c}" AS VARCHAR)' for c in cols)
         return sorted(
             con.execute(f'SELECT {sel} FROM synthea_raw."{table}"').fetchall(),

@@ -1,4 +1,5 @@
-"""SIGKILL a real ``hospigen ingest run`` at each crash point; re-running converges to a clean run."""
+"""SIGKILL a real ``hospigen ingest run`` at each crash point; re-running converges to a clean
+run."""
 
 from __future__ import annotations
 
@@ -30,8 +31,20 @@ def _source(tmp_path: Path) -> Path:
 
 
 def _args(src: Path, out: Path, now: str) -> list[str]:
-    return ["ingest", "run", "--source", str(src), "--bucket", str(out / "bucket"),
-            "--warehouse", str(out / "wh.duckdb"), "--load-batch", "1", "--now", now]  # fmt: skip
+    return [
+        "ingest",
+        "run",
+        "--source",
+        str(src),
+        "--bucket",
+        str(out / "bucket"),
+        "--warehouse",
+        str(out / "wh.duckdb"),
+        "--load-batch",
+        "1",
+        "--now",
+        now,
+    ]
 
 
 def _subprocess(args: list[str], crash: str | None) -> int:

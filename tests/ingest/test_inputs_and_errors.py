@@ -12,8 +12,14 @@ NOW = "2030-01-01T00:00:00Z"
 
 
 def _args(tmp_path, bucket=None):
-    return ("--bucket", bucket or tmp_path / "bucket", "--warehouse", tmp_path / "wh.duckdb",
-            "--now", NOW)  # fmt: skip
+    return (
+        "--bucket",
+        bucket or tmp_path / "bucket",
+        "--warehouse",
+        tmp_path / "wh.duckdb",
+        "--now",
+        NOW,
+    )
 
 
 def test_per_patient_ndjson_and_bundles(cli, tmp_path):
@@ -23,7 +29,9 @@ def test_per_patient_ndjson_and_bundles(cli, tmp_path):
     result = cli("ingest", "run", "--source", src, *_args(tmp_path))
     assert result.exit_code == 0, result.stderr
     db = tmp_path / "wh.duckdb"
-    got = dict(query(db, "SELECT patient_id, CAST(generated_ts AS VARCHAR) FROM synthea_raw.patients"))
+    got = dict(
+        query(db, "SELECT patient_id, CAST(generated_ts AS VARCHAR) FROM synthea_raw.patients")
+    )
     expected = {}
     for f in sorted((CASES / "ingest" / "per_patient").glob("*.ndjson")):
         p = json.loads(f.open().readline())
@@ -51,8 +59,11 @@ def test_bad_lines_go_to_ingest_errors_and_the_rest_loads(cli, tmp_path):
     result = cli("ingest", "wrap-load", *args, "--now", NOW)
     assert result.exit_code == 6
     assert "4 records rejected" in result.stderr and "ingest_errors" in result.stderr
-    errors = query(tmp_path / "wh.duckdb", "SELECT object, line_number, code, reason, raw_line "
-                   "FROM synthea_raw.ingest_errors ORDER BY line_number")  # fmt: skip
+    errors = query(
+        tmp_path / "wh.duckdb",
+        "SELECT object, line_number, code, reason, raw_line "
+        "FROM synthea_raw.ingest_errors ORDER BY line_number",
+    )
     lines = (CASES / "ingest" / "bad" / "patient_0001.ndjson").read_text().splitlines()
     assert [(o, n, c) for o, n, c, _, _ in errors] == [
         ("landed/patient_0001.ndjson", 2, "malformed_json"),
@@ -95,17 +106,39 @@ def test_failed_warehouse_stops_with_a_clear_message(cli, tmp_path):
 
 def test_keys_cannot_escape_the_prefix(cli, tmp_path):
     for bad in ("../outside", "/abs", "a/../../b"):
-        result = cli("ingest", "wrap-load", "--bucket", tmp_path, "--prefix", bad,
-                     "--warehouse", tmp_path / "wh.duckdb")  # fmt: skip
+        result = cli(
+            "ingest",
+            "wrap-load",
+            "--bucket",
+            tmp_path,
+            "--prefix",
+            bad,
+            "--warehouse",
+            tmp_path / "wh.duckdb",
+        )
         assert result.exit_code == 4 and "key" in result.stderr
-    result = cli("ingest", "wrap-load", "--bucket", tmp_path, "--file", "../x.ndjson",
-                 "--warehouse", tmp_path / "wh.duckdb")  # fmt: skip
+    result = cli(
+        "ingest",
+        "wrap-load",
+        "--bucket",
+        tmp_path,
+        "--file",
+        "../x.ndjson",
+        "--warehouse",
+        tmp_path / "wh.duckdb",
+    )
     assert result.exit_code == 4
 
 
 def test_bad_dataset_name_is_refused(cli, tmp_path):
-    result = cli("ingest", "materialize", "--warehouse", tmp_path / "wh.duckdb",
-                 "--dataset", 'x"; DROP TABLE y; --')  # fmt: skip
+    result = cli(
+        "ingest",
+        "materialize",
+        "--warehouse",
+        tmp_path / "wh.duckdb",
+        "--dataset",
+        'x"; DROP TABLE y; --',
+    )
     assert result.exit_code == 2 and "invalid SQL identifier" in result.stderr
 
 

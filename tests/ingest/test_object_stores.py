@@ -29,9 +29,18 @@ def gcs_emulator():
         pytest.skip("gcp-storage-emulator is not installed (dev extra)")
     port = _free_port()
     proc = subprocess.Popen(
-        [str(exe), "start", "--port", str(port), "--in-memory", "--default-bucket", "hospigen-test"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            str(exe),
+            "start",
+            "--port",
+            str(port),
+            "--in-memory",
+            "--default-bucket",
+            "hospigen-test",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -54,9 +63,13 @@ def moto_endpoint():
     endpoint = f"http://{host}:{port}"
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                 aws_access_key_id="test", aws_secret_access_key="test",
-                 ).create_bucket(Bucket="hospigen-test")  # fmt: skip
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket="hospigen-test")
     yield endpoint
     server.stop()
 
@@ -65,8 +78,11 @@ def moto_endpoint():
 def remote_env(monkeypatch, gcs_emulator, moto_endpoint):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_emulator)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                 "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(k, v)
 
 
@@ -109,8 +125,18 @@ def test_remote_store_api(remote_env, scheme):
 @pytest.mark.parametrize("scheme", ["gs", "s3"])
 def test_pipeline_on_remote_store(remote_env, cli, tmp_path, scheme):
     bucket = f"{scheme}://hospigen-test/run-{tmp_path.name}"
-    args = ("ingest", "run", "--source", CASES / "ingest" / "per_patient", "--bucket", bucket,
-            "--warehouse", tmp_path / "wh.duckdb", "--now", "2030-01-01T00:00:00Z")  # fmt: skip
+    args = (
+        "ingest",
+        "run",
+        "--source",
+        CASES / "ingest" / "per_patient",
+        "--bucket",
+        bucket,
+        "--warehouse",
+        tmp_path / "wh.duckdb",
+        "--now",
+        "2030-01-01T00:00:00Z",
+    )
     first = cli(*args)
     assert first.exit_code == 0, first.stderr
     keys = [o.key for o in open_store(bucket).list("")]

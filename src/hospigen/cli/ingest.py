@@ -28,22 +28,27 @@ class RejectedRecords(HospigenError):
 
 
 BUCKET = typer.Option(
-    "synthea-raw-hospigen", "--bucket", envvar="BUCKET",
+    "synthea-raw-hospigen",
+    "--bucket",
+    envvar="BUCKET",
     help="Object store root: a folder, gs://BUCKET[/path] or s3://BUCKET[/path].",
-)  # fmt: skip
+)
 PREFIX = typer.Option("patients", "--prefix", envvar="PREFIX", help="Key prefix of landed files.")
 WAREHOUSE = typer.Option(
-    "hospigen.duckdb", "--warehouse", envvar="HOSPIGEN_WAREHOUSE",
+    "hospigen.duckdb",
+    "--warehouse",
+    envvar="HOSPIGEN_WAREHOUSE",
     help="PATH.duckdb, duckdb:///PATH or bigquery://PROJECT/DATASET.",
-)  # fmt: skip
+)
 DATASET = typer.Option("synthea_raw", "--dataset", help="Dataset (schema) of every table.")
 DRY_RUN = typer.Option(
     False, "--dry-run", help="Print every object and SQL statement instead of writing."
 )
 GENERATED_AT = typer.Option(
-    None, "--generated-at",
+    None,
+    "--generated-at",
     help="Stamp for input resources without meta.lastUpdated (ISO 8601; default: file mtime).",
-)  # fmt: skip
+)
 LOAD_BATCH = typer.Option(
     2000, "--load-batch", help="Objects wrapped and loaded per statement and transaction."
 )
@@ -126,8 +131,14 @@ def land_command(
 
     with _context(bucket, warehouse, dataset, dry_run) as (store, wh):
         ensure_tables(wh)
-        r = land(source, store, _prefix(prefix), wh, now=_now(now),
-                 generated_at=_now(generated_at) if generated_at else None)  # fmt: skip
+        r = land(
+            source,
+            store,
+            _prefix(prefix),
+            wh,
+            now=_now(now),
+            generated_at=_now(generated_at) if generated_at else None,
+        )
     if r.source_unchanged:
         console.print("land: input unchanged since the last landing; nothing written")
     else:
@@ -150,7 +161,7 @@ def wrap_load_command(
     now: str = NOW,
 ) -> None:
     """Wrap landed lines as {"raw": …} and append them to raw_records_stg (once per object)."""
-    from hospigen.pipelines.ingest import ensure_tables, wrap_load
+    from hospigen.pipelines.ingest import ensure_tables
 
     with _context(bucket, warehouse, dataset, dry_run) as (store, wh):
         ensure_tables(wh)
@@ -222,8 +233,10 @@ def run_command(
 
     stamp = _now(now)
     key = _prefix(prefix)
-    with _context(bucket, warehouse, dataset, dry_run) as (store, wh), \
-            tempfile.TemporaryDirectory(prefix="hospigen-ingest-") as tmp:  # fmt: skip
+    with (
+        _context(bucket, warehouse, dataset, dry_run) as (store, wh),
+        tempfile.TemporaryDirectory(prefix="hospigen-ingest-") as tmp,
+    ):
         if source is None:
             if total < 1 or batch_size < 1:
                 raise UsageError("TOTAL and BATCH_SIZE must be at least 1")
@@ -232,8 +245,14 @@ def run_command(
                     Path(tmp), total, batch_size, seed, parse_date(as_of, "--as-of"), advance
                 )
         ensure_tables(wh)
-        landed = land(source, store, key, wh, now=stamp,
-                      generated_at=_now(generated_at) if generated_at else None)  # fmt: skip
+        landed = land(
+            source,
+            store,
+            key,
+            wh,
+            now=stamp,
+            generated_at=_now(generated_at) if generated_at else None,
+        )
         loaded = _wrap_load(store, key, wh, stamp, None, load_batch)
         merged = materialize(wh, now=stamp)
     if landed.source_unchanged:
@@ -254,5 +273,3 @@ def run_command(
 def register(root: typer.Typer) -> None:
     """Add the ``ingest`` command group to the root app."""
     root.add_typer(app, name="ingest")
-
-

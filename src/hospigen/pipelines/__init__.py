@@ -1,1 +1,2 @@
-"""The seed pipelines (ingest, claims, facilities): engine-neutral orchestration of stores and warehouses."""
+"""The seed pipelines (ingest, claims, facilities): engine-neutral orchestration of object
+stores and warehouses."""

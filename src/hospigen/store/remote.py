@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from hospigen.store.base import ObjectInfo, ObjectStore, StoreError, check_key, list_prefix
@@ -73,7 +74,5 @@ class FsspecStore(ObjectStore):
         return bool(self.fs.exists(self._path(key)))
 
     def delete(self, key: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self.fs.rm_file(self._path(key))
-        except FileNotFoundError:
-            pass

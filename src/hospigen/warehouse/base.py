@@ -60,7 +60,7 @@ class Warehouse(ABC):
         """All-or-nothing for the statements inside, where the engine supports it."""
         yield
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most adapters have nothing to release
         """Release the connection."""
 
     def __enter__(self) -> Warehouse:
@@ -92,5 +92,7 @@ def open_warehouse(url: str, dataset: str = "synthea_raw", read_only: bool = Fal
     if not sep:
         scheme = "duckdb"
     if scheme not in _REGISTRY:
-        raise UsageError(f"unknown warehouse {url!r}; use PATH.duckdb, duckdb:///PATH or bigquery://")
+        raise UsageError(
+            f"unknown warehouse {url!r}; use PATH.duckdb, duckdb:///PATH or bigquery://"
+        )
     return _REGISTRY[scheme](url, dataset, read_only)

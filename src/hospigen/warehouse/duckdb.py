@@ -53,9 +53,8 @@ class DuckDBWarehouse(Warehouse):
         self.con.register("_hospigen_append", data)
         try:
             cols = ", ".join(ident(c) for c in data.column_names)
-            self._run(
-                f"INSERT INTO {self._ds}.{ident(table)} ({cols}) SELECT {cols} FROM _hospigen_append"
-            )
+            target = f"{self._ds}.{ident(table)}"
+            self._run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _hospigen_append")
         finally:
             self.con.unregister("_hospigen_append")
 

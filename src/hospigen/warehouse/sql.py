@@ -20,7 +20,7 @@ def ident(name: str) -> str:
     """``name`` validated and double-quoted as a SQL identifier."""
     if not isinstance(name, str) or not IDENTIFIER.match(name):
         raise UsageError(
-            f"invalid SQL identifier {name!r}: use letters, digits and _ (not starting with a digit)"
+            f"invalid SQL identifier {name!r}: use letters, digits and _ (not a leading digit)"
         )
     return f'"{name}"'
 

@@ -21,9 +21,17 @@ FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 PATIENT_FIELDS = ("subject", "patient", "beneficiary", "for")
 #: resource types that are shared reference data even when they sit in a patient's bundle
 SHARED_TYPES = frozenset(
-    {"Organization", "Practitioner", "PractitionerRole", "Location", "HealthcareService",
-     "Endpoint", "Medication", "Substance"}
-)  # fmt: skip
+    {
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "HealthcareService",
+        "Endpoint",
+        "Medication",
+        "Substance",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,10 @@ def parse(line: bytes) -> tuple[dict | None, tuple[str, str] | None]:
     except orjson.JSONDecodeError as exc:
         return None, ("malformed_json", f"not valid JSON: {exc}")
     if not isinstance(value, dict):
-        return None, ("not_an_object", f"a FHIR resource is a JSON object, got {type(value).__name__}")
+        return None, (
+            "not_an_object",
+            f"a FHIR resource is a JSON object, got {type(value).__name__}",
+        )
     problem = check(value)
     return (None, problem) if problem else (value, None)
 
@@ -89,7 +100,10 @@ def parse_instant(text: str | None) -> dt.datetime | None:
 
 def format_instant(value: dt.datetime) -> str:
     """A FHIR ``instant``: UTC with a ``Z`` and milliseconds."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 class PatientIndex:

@@ -125,7 +125,9 @@ def _read(path: Path, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, d
     return out
 
 
-def plan(source: Path, generated_at: dt.datetime | None = None) -> tuple[dict[str, bytes], LandResult]:
+def plan(
+    source: Path, generated_at: dt.datetime | None = None
+) -> tuple[dict[str, bytes], LandResult]:
     """The objects (relative name → bytes) that landing ``source`` produces, and a summary."""
     result = LandResult()
     files = discover(source)
@@ -210,13 +212,25 @@ def land(
     result.written = keys
     listed = {o.key: o for o in store.list(prefix)} if keys else listed
     with wh.transaction():
-        record(wh, "landed", [
-            (k, sums[k], listed[k].fingerprint if k in listed else "", len(todo[k]),
-             todo[k].count(b"\n"), "") for k in keys
-        ], now)  # fmt: skip
-        sources = sorted({b.object for b in result.errors} | {
-            p.relative_to(source).as_posix() for p in files
-        })  # fmt: skip
+        record(
+            wh,
+            "landed",
+            [
+                (
+                    k,
+                    sums[k],
+                    listed[k].fingerprint if k in listed else "",
+                    len(todo[k]),
+                    todo[k].count(b"\n"),
+                    "",
+                )
+                for k in keys
+            ],
+            now,
+        )
+        sources = sorted(
+            {b.object for b in result.errors} | {p.relative_to(source).as_posix() for p in files}
+        )
         replace_errors(wh, "land", sources, result.errors, now)
         faults.checkpoint("land:before-source")
         record(wh, "source", [(source_key, digest, "", len(files), result.resources, "")], now)

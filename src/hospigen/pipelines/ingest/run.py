@@ -33,16 +33,25 @@ class RunResult:
 
 
 def generate_source(
-    out: Path, total: int, batch_size: int, seed: int, as_of: dt.date,
+    out: Path,
+    total: int,
+    batch_size: int,
+    seed: int,
+    as_of: dt.date,
     on_shard: Callable[[int], None] | None = None,
-) -> Path:  # fmt: skip
+) -> Path:
     """Generate ``total`` patients as per-patient NDJSON into ``out`` (shards of ``batch_size``)."""
     from hospigen.generate import generate
 
     generate(
-        total, out, seed=seed, as_of=as_of, formats=[GENERATOR_FORMAT],
-        shard_size=batch_size, on_shard=on_shard,
-    )  # fmt: skip
+        total,
+        out,
+        seed=seed,
+        as_of=as_of,
+        formats=[GENERATOR_FORMAT],
+        shard_size=batch_size,
+        on_shard=on_shard,
+    )
     return out
 
 

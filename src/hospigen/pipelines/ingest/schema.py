@@ -137,7 +137,10 @@ TARGETS: tuple[Target, ...] = (
         ),
     ),
     _clinical(
-        "conditions", "Condition", "condition_id", "$.subject.reference",
+        "conditions",
+        "Condition",
+        "condition_id",
+        "$.subject.reference",
         ("code_system", "VARCHAR", text("$.code.coding[0].system")),
         ("code", "VARCHAR", text("$.code.coding[0].code")),
         ("display", "VARCHAR", text("$.code.coding[0].display")),
@@ -145,9 +148,12 @@ TARGETS: tuple[Target, ...] = (
         ("onset_ts", "TIMESTAMPTZ", ts("$.onsetDateTime", "$.onsetPeriod.start")),
         ("abatement_ts", "TIMESTAMPTZ", ts("$.abatementDateTime", "$.abatementPeriod.start")),
         ("recorded_date", "TIMESTAMPTZ", ts("$.recordedDate")),
-    ),  # fmt: skip
+    ),
     _clinical(
-        "observations", "Observation", "observation_id", "$.subject.reference",
+        "observations",
+        "Observation",
+        "observation_id",
+        "$.subject.reference",
         ("status", "VARCHAR", text("$.status")),
         ("category", "VARCHAR", text("$.category[0].coding[0].code")),
         ("code", "VARCHAR", text("$.code.coding[0].code")),
@@ -156,28 +162,37 @@ TARGETS: tuple[Target, ...] = (
         ("value_unit", "VARCHAR", text("$.valueQuantity.unit")),
         ("value_code", "VARCHAR", text("$.valueCodeableConcept.coding[0].code")),
         ("effective_ts", "TIMESTAMPTZ", ts("$.effectiveDateTime", "$.effectivePeriod.start")),
-    ),  # fmt: skip
+    ),
     _clinical(
-        "medication_requests", "MedicationRequest", "medication_request_id", "$.subject.reference",
+        "medication_requests",
+        "MedicationRequest",
+        "medication_request_id",
+        "$.subject.reference",
         ("status", "VARCHAR", text("$.status")),
         ("intent", "VARCHAR", text("$.intent")),
         ("code", "VARCHAR", text("$.medicationCodeableConcept.coding[0].code")),
         ("display", "VARCHAR", text("$.medicationCodeableConcept.coding[0].display")),
         ("authored_on", "TIMESTAMPTZ", ts("$.authoredOn")),
-    ),  # fmt: skip
+    ),
     _clinical(
-        "procedures", "Procedure", "procedure_id", "$.subject.reference",
+        "procedures",
+        "Procedure",
+        "procedure_id",
+        "$.subject.reference",
         ("status", "VARCHAR", text("$.status")),
         ("code", "VARCHAR", text("$.code.coding[0].code")),
         ("display", "VARCHAR", text("$.code.coding[0].display")),
         ("performed_start", "TIMESTAMPTZ", ts("$.performedPeriod.start", "$.performedDateTime")),
         ("performed_end", "TIMESTAMPTZ", ts("$.performedPeriod.end", "$.performedDateTime")),
-    ),  # fmt: skip
+    ),
     _clinical(
-        "immunizations", "Immunization", "immunization_id", "$.patient.reference",
+        "immunizations",
+        "Immunization",
+        "immunization_id",
+        "$.patient.reference",
         ("status", "VARCHAR", text("$.status")),
         ("vaccine_code", "VARCHAR", text("$.vaccineCode.coding[0].code")),
         ("display", "VARCHAR", text("$.vaccineCode.coding[0].display")),
         ("occurrence_ts", "TIMESTAMPTZ", ts("$.occurrenceDateTime")),
-    ),  # fmt: skip
+    ),
 )

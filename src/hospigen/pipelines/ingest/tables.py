@@ -80,9 +80,16 @@ def read_ledger(wh: Warehouse, stage: str) -> dict[str, tuple[str, str]]:
 def _replace(wh: Warehouse, table: str, stage: str, objects: list[str], rows: pa.Table) -> None:
     """Delete ``table`` rows of (stage, objects), then append ``rows`` (caller's transaction)."""
     if objects:
-        wh.append(SCRATCH_KEYS, arrow_table(SCRATCH_KEYS, {
-            "stage": [stage] * len(objects), "object": objects,
-        }))  # fmt: skip
+        wh.append(
+            SCRATCH_KEYS,
+            arrow_table(
+                SCRATCH_KEYS,
+                {
+                    "stage": [stage] * len(objects),
+                    "object": objects,
+                },
+            ),
+        )
         k, t = qualified(wh, SCRATCH_KEYS), qualified(wh, table)
         wh.execute(
             f"DELETE FROM {t} WHERE stage = {const(stage)} AND object IN "
@@ -94,19 +101,29 @@ def _replace(wh: Warehouse, table: str, stage: str, objects: list[str], rows: pa
 
 
 def record(
-    wh: Warehouse, stage: str, entries: Iterable[tuple[str, str, str, int, int, str]],
+    wh: Warehouse,
+    stage: str,
+    entries: Iterable[tuple[str, str, str, int, int, str]],
     now: dt.datetime,
-) -> None:  # fmt: skip
+) -> None:
     """Upsert ledger rows ``(object, checksum, fingerprint, size, lines, detail)`` for ``stage``."""
     entries = list(entries)
     if not entries:
         return
     cols = list(zip(*entries, strict=True))
-    rows = arrow_table(LEDGER, {
-        "stage": [stage] * len(entries), "object": list(cols[0]), "checksum": list(cols[1]),
-        "fingerprint": list(cols[2]), "size": list(cols[3]), "lines": list(cols[4]),
-        "detail": list(cols[5]), "recorded_at": [now] * len(entries),
-    })  # fmt: skip
+    rows = arrow_table(
+        LEDGER,
+        {
+            "stage": [stage] * len(entries),
+            "object": list(cols[0]),
+            "checksum": list(cols[1]),
+            "fingerprint": list(cols[2]),
+            "size": list(cols[3]),
+            "lines": list(cols[4]),
+            "detail": list(cols[5]),
+            "recorded_at": [now] * len(entries),
+        },
+    )
     _replace(wh, LEDGER, stage, list(cols[0]), rows)
 
 
@@ -114,10 +131,16 @@ def replace_errors(
     wh: Warehouse, stage: str, objects: list[str], bad: list[BadLine], now: dt.datetime
 ) -> None:
     """Make the error rows of ``objects`` at ``stage`` exactly ``bad`` (re-runs never duplicate)."""
-    rows = arrow_table(ERRORS, {
-        "stage": [stage] * len(bad), "object": [b.object for b in bad],
-        "line_number": [b.line_number for b in bad], "code": [b.code for b in bad],
-        "reason": [b.reason for b in bad], "raw_line": [b.raw for b in bad],
-        "recorded_at": [now] * len(bad),
-    })  # fmt: skip
+    rows = arrow_table(
+        ERRORS,
+        {
+            "stage": [stage] * len(bad),
+            "object": [b.object for b in bad],
+            "line_number": [b.line_number for b in bad],
+            "code": [b.code for b in bad],
+            "reason": [b.reason for b in bad],
+            "raw_line": [b.raw for b in bad],
+            "recorded_at": [now] * len(bad),
+        },
+    )
     _replace(wh, ERRORS, stage, objects, rows)

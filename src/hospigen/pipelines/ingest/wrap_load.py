@@ -53,10 +53,18 @@ def wrapped_prefix(prefix: str) -> str:
 
 @dataclass
 class _Batch:
-    cols: dict[str, list] = field(default_factory=lambda: {
-        "raw": [], "resource_type": [], "resource_id": [], "generated_ts": [], "raw_hash": [],
-        "source_object": [], "wrapped_object": [], "line_number": [],
-    })  # fmt: skip
+    cols: dict[str, list] = field(
+        default_factory=lambda: {
+            "raw": [],
+            "resource_type": [],
+            "resource_id": [],
+            "generated_ts": [],
+            "raw_hash": [],
+            "source_object": [],
+            "wrapped_object": [],
+            "line_number": [],
+        }
+    )
     wrapped: dict[str, bytes] = field(default_factory=dict)
     bad: list[BadLine] = field(default_factory=list)
     ledger: list[tuple] = field(default_factory=list)
@@ -155,13 +163,20 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> N
         if batch.cols["raw"]:
             rows = len(batch.cols["raw"])
             load_id = next_load_id(wh)
-            table = arrow_table(STAGING, {
-                **batch.cols, "load_id": [load_id] * rows, "loaded_at": [now] * rows,
-            })  # fmt: skip
+            table = arrow_table(
+                STAGING,
+                {
+                    **batch.cols,
+                    "load_id": [load_id] * rows,
+                    "loaded_at": [now] * rows,
+                },
+            )
             wh.append(STAGING, table)
             result.rows += rows
-        wrapped = [(e[5], sha256(batch.wrapped[e[5]]), "", len(batch.wrapped[e[5]]), e[4], e[0])
-                   for e in batch.ledger]  # fmt: skip
+        wrapped = [
+            (e[5], sha256(batch.wrapped[e[5]]), "", len(batch.wrapped[e[5]]), e[4], e[0])
+            for e in batch.ledger
+        ]
         record(wh, "wrapped", wrapped, now)
         record(wh, "loaded", batch.ledger + refresh, now)
         replace_errors(wh, "wrap", objects, batch.bad, now)
