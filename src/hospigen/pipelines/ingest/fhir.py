@@ -1,0 +1,151 @@
+"""FHIR resource checks and patient-compartment resolution used by landing and wrapping.
+
+A resource belongs to a patient when it *is* that Patient, or references one through the usual
+compartment fields (``subject``, ``patient``, ``beneficiary``…) as ``Patient/<id>``,
+``urn:uuid:<id>`` or a conditional ``Patient?identifier=system|value``. Inside a container that
+holds exactly one Patient (a Synthea transaction bundle, a per-patient NDJSON file), resources
+that reference no patient go with it. Everything else is *shared* (Organization, Practitioner…).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import orjson
+
+#: FHIR R4 ``id`` datatype
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+#: resource fields that place a resource in a patient's compartment, most specific first
+PATIENT_FIELDS = ("subject", "patient", "beneficiary", "for")
+#: resource types that are shared reference data even when they sit in a patient's bundle
+SHARED_TYPES = frozenset(
+    {
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "HealthcareService",
+        "Endpoint",
+        "Medication",
+        "Substance",
+    }
+)
+
+
+@dataclass(frozen=True)
+class BadLine:
+    """A line that cannot be ingested: where it was, its raw text, a code and a reason."""
+
+    object: str
+    line_number: int
+    code: str
+    reason: str
+    raw: str
+
+
+def parse(line: bytes) -> tuple[dict | None, tuple[str, str] | None]:
+    """A resource from one NDJSON line, or ``(None, (code, reason))``."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return None, ("malformed_json", f"not valid JSON: {exc}")
+    if not isinstance(value, dict):
+        return None, (
+            "not_an_object",
+            f"a FHIR resource is a JSON object, got {type(value).__name__}",
+        )
+    problem = check(value)
+    return (None, problem) if problem else (value, None)
+
+
+def check(resource: dict) -> tuple[str, str] | None:
+    """``(code, reason)`` if ``resource`` cannot be ingested, else ``None``."""
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or not rtype:
+        return "missing_resource_type", "resource has no resourceType"
+    rid = resource.get("id")
+    if rid is None or rid == "":
+        return "missing_id", f"{rtype} has no id"
+    if not isinstance(rid, str) or not FHIR_ID.match(rid):
+        return "invalid_id", f"{rtype}.id {rid!r} is not a FHIR id ([A-Za-z0-9-.]{{1,64}})"
+    if rtype == "Patient" and not resource.get("gender"):
+        return "patient_missing_gender", f"Patient/{rid} has no gender"
+    return None
+
+
+def generated_text(resource: dict) -> str | None:
+    """The generation time recorded in ``resource``: ``meta.lastUpdated``, else the seed's
+    non-standard ``meta.generated``."""
+    meta = resource.get("meta")
+    if not isinstance(meta, dict):
+        return None
+    value = meta.get("lastUpdated") or meta.get("generated")
+    return value if isinstance(value, str) else None
+
+
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 instant as aware UTC datetime (``None`` if absent or unreadable)."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def format_instant(value: dt.datetime) -> str:
+    """A FHIR ``instant``: UTC with a ``Z`` and milliseconds."""
+    return (
+        value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+class PatientIndex:
+    """Known patients (ids and identifiers) to resolve references against."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.by_identifier: dict[str, str] = {}
+
+    def add(self, patient: dict) -> None:
+        """Remember ``patient`` (a Patient resource)."""
+        pid = patient["id"]
+        self.ids.add(pid)
+        for ident in patient.get("identifier") or ():
+            if isinstance(ident, dict) and ident.get("value"):
+                self.by_identifier[f"{ident.get('system', '')}|{ident['value']}"] = pid
+                self.by_identifier.setdefault(f"|{ident['value']}", pid)
+
+    def resolve(self, reference: str) -> str | None:
+        """The patient id ``reference`` points at, if it points at a known patient."""
+        if reference.startswith("Patient/"):
+            return reference[8:].split("/", 1)[0]
+        if reference.startswith("urn:uuid:"):
+            rid = reference[9:]
+            return rid if rid in self.ids else None
+        if reference.startswith("Patient?identifier="):
+            token = reference[19:]
+            return self.by_identifier.get(token if "|" in token else f"|{token}")
+        return None
+
+
+def patient_of(resource: dict, index: PatientIndex, default: str | None) -> str | None:
+    """The patient ``resource`` belongs to, or ``None`` for shared resources."""
+    rtype = resource["resourceType"]
+    if rtype == "Patient":
+        return resource["id"]
+    if rtype in SHARED_TYPES:
+        return None
+    for name in PATIENT_FIELDS:
+        ref = resource.get(name)
+        if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+            pid = index.resolve(ref["reference"])
+            if pid:
+                return pid
+    return default

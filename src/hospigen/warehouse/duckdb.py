@@ -1,0 +1,97 @@
+"""DuckDB file (the default warehouse): the dataset is a schema inside the database file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+
+from hospigen.warehouse.base import Warehouse, WarehouseError, register
+from hospigen.warehouse.sql import ident
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file; ``read_only`` opens it without taking the write lock."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str, dataset: str, read_only: bool = False) -> None:
+        import duckdb
+
+        self.path = path
+        self.url = f"duckdb:///{path}"
+        self.dataset = dataset
+        self._ds = ident(dataset)
+        try:
+            if read_only and path != ":memory:" and not Path(path).exists():
+                self.con = duckdb.connect(":memory:")
+            else:
+                self.con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open {path}: {exc}") from None
+        self._depth = 0
+
+    def _run(self, sql: str):
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise WarehouseError(f"DuckDB: {first}\n  in: {sql.splitlines()[0][:120]}") from None
+
+    def execute(self, sql: str) -> int:
+        rows = self._run(sql).fetchall()
+        return int(rows[0][0]) if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int) else 0
+
+    def query(self, sql: str) -> list[tuple]:
+        return self._run(sql).fetchall()
+
+    def append(self, table: str, data: pa.Table) -> None:
+        self.con.register("_hospigen_append", data)
+        try:
+            cols = ", ".join(ident(c) for c in data.column_names)
+            target = f"{self._ds}.{ident(table)}"
+            self._run(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM _hospigen_append")
+        finally:
+            self.con.unregister("_hospigen_append")
+
+    def columns(self, table: str) -> dict[str, str] | None:
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [self.dataset, table],
+        ).fetchall()
+        return {name: kind for name, kind in rows} or None
+
+    def ensure_dataset(self) -> None:
+        self._run(f"CREATE SCHEMA IF NOT EXISTS {self._ds}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:  # nested: the outer transaction decides
+            yield
+            return
+        self._run("BEGIN TRANSACTION")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._run("COMMIT")
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@register("duckdb")
+def _open(url: str, dataset: str, read_only: bool) -> DuckDBWarehouse:
+    path = url.removeprefix("duckdb://")
+    if url.startswith("duckdb://"):
+        path = path[1:] if path.startswith("/") else path  # duckdb:///rel or duckdb:////abs
+    return DuckDBWarehouse(path or ":memory:", dataset, read_only)
