@@ -154,3 +154,29 @@ def test_cli_generate_writes_format(cli, tmp_path, fmt):
     assert result.exit_code == 0, result.stderr
     folder = {"fhir": "fhir", "bulk_ndjson": "bulk", "patient_ndjson": "patient_ndjson"}[fmt]
     assert any((tmp_path / folder).iterdir())
+
+
+def test_synthea_csv_headers_and_rows(exported, world):
+    import pyarrow.csv as pacsv
+
+    from tests.conftest import CASES
+
+    expected = {}
+    for line in (CASES / "formats" / "synthea_headers.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, cols = line.split(": ", 1)
+            expected[name] = cols.split(",")
+    expected.pop("patient_expenses")  # excluded by Synthea's default configuration
+    folder = exported / "synthea"
+    assert sorted(p.stem for p in folder.glob("*.csv")) == sorted(expected)
+    tables = clinical_tables(world, range(6))
+    for name, cols in expected.items():
+        table = pacsv.read_csv(folder / f"{name}.csv")
+        assert table.column_names == cols, name
+        if name in tables:
+            assert table.num_rows == tables[name].num_rows, name
+    patients = pacsv.read_csv(folder / "patients.csv")
+    assert patients["Id"].to_pylist() == tables["patients"]["patient_id"].to_pylist()
+    claims = pacsv.read_csv(folder / "claims.csv")
+    assert claims["DIAGNOSIS1"].to_pylist() == [c[0] for c in tables["claims"]["diagnosis_codes"]
+                                                .to_pylist()]  # fmt: skip
