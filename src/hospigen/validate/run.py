@@ -45,10 +45,14 @@ def consistency(folder: Path, report: Report) -> None:
     if patients is None:
         return
     encounters = _csv_ids(folder, "encounters", "encounter_id") or set()
+    # HL7 ADT messages exist per encounter: only patients with an encounter appear there
+    seen = _csv_ids(folder, "encounters", "patient_id") or set()
     found = {k: v for k, v in formats_ids(folder).items() if v is not None}
     for fmt, (p_ids, e_ids) in found.items():
         report.checked["consistency formats"] += 1
-        for kind, want, got in (("patients", patients, p_ids), ("encounters", encounters, e_ids)):
+        want_patients = seen if fmt == "hl7v2" else patients
+        for kind, want, got in (("patients", want_patients, p_ids),
+                                ("encounters", encounters, e_ids)):  # fmt: skip
             if got is not None and want != got:
                 report.add(Finding("consistency", fmt, kind, "id-mismatch",
                                    f"{len(want - got)} missing, {len(got - want)} extra "

@@ -86,7 +86,8 @@ def gtm_load(path: Path, work: Path) -> subprocess.CompletedProcess:
     subprocess.run([dist / "mumps", "-run", "GDE"], input=gde, text=True, env=env, cwd=work,
                    capture_output=True, check=True)  # fmt: skip
     subprocess.run([dist / "mupip", "create"], env=env, cwd=work, capture_output=True, check=True)
-    return subprocess.run([dist / "mupip", "load", "-format=zwr", str(path)], env=env, cwd=work,
+    return subprocess.run([dist / "mupip", "load", "-format=zwr", str(path.resolve())], env=env,
+                          cwd=work,
                           capture_output=True, text=True)  # fmt: skip
 
 
