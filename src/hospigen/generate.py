@@ -126,11 +126,13 @@ def generate(
     shard_size: int = DEFAULT_SHARD_SIZE,
     workers: int = 1,
     on_shard: Callable[[int], None] | None = None,
+    format_options: dict | None = None,
 ) -> GenerationSummary:
     """Generate ``num_records`` patients and write them in every format of ``formats``.
 
     Returns a :class:`GenerationSummary`; ``on_shard(n)`` is called after each shard of ``n``
-    patients (for progress bars).
+    patients (for progress bars); ``format_options`` holds ``"<format>.<name>": value`` pairs
+    for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``).
     """
     if num_records < 1:
         raise UsageError("--num-records must be at least 1")
@@ -141,7 +143,9 @@ def generate(
     world = World(seed, as_of, states=list(states) if states else None)
     if facility_count:
         world.facility_count = facility_count
-    context = export.ExportContext(seed=seed, as_of=as_of, generated_at=generated_at(as_of))
+    context = export.ExportContext(
+        seed=seed, as_of=as_of, generated_at=generated_at(as_of), options=dict(format_options or {})
+    )
     writers = [export.get(name).open(out, context) for name in formats]
     summary = GenerationSummary(seed, as_of, num_records, list(formats))
     used_facilities: list[pa.Array] = []

@@ -26,6 +26,11 @@ def generate_command(
         help="Extra output formats by name, repeatable or comma-separated (see --list-formats).",
     ),
     list_formats: bool = typer.Option(False, "--list-formats", help="List formats and exit."),
+    format_option: list[str] = typer.Option(
+        None,
+        "--format-option",
+        help="Exporter option FORMAT.NAME=VALUE, repeatable (e.g. fhir.bundle_max_entries=500).",
+    ),
     state: list[str] = typer.Option(
         None, "--state", help="Limit the population to these states (USPS codes; repeatable)."
     ),
@@ -50,6 +55,12 @@ def generate_command(
             export.get(name)  # unknown names fail here, before any work
             if name not in chosen:
                 chosen.append(name)
+    options = {}
+    for item in format_option or []:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise UsageError(f"--format-option must look like FORMAT.NAME=VALUE, got {item!r}")
+        options[key.strip()] = value.strip()
     date = parse_date(as_of, "--as-of")
     with progress_bar("generating patients", num_records) as advance:
         summary = generate(
@@ -62,6 +73,7 @@ def generate_command(
             shard_size=shard_size,
             workers=workers,
             on_shard=advance,
+            format_options=options,
         )
     table = Table(title=f"hospigen generate — seed {seed}, as of {date}")
     table.add_column("table")

@@ -1,0 +1,82 @@
+"""FHIR R4 (US Core 6.1.0): one transaction Bundle per patient plus a batch of shared resources.
+
+Files (under ``fhir/``): ``<patient_id>.json`` — a ``transaction`` Bundle whose entries have
+``fullUrl = urn:uuid:<id>`` and ``request = PUT <Type>/<id>`` (client-assigned ids, so loading
+twice changes nothing), Patient first; ``shared.json`` — a ``batch`` Bundle of Organization,
+Location, Practitioner and PractitionerRole resources, to be loaded first.
+
+Option ``fhir.bundle_max_entries=N`` splits a large patient into several bundles
+(``<patient_id>.json``, ``<patient_id>.2.json``…); split bundles use ``Type/<id>`` references,
+which resolve across bundles because every entry is a PUT with our id.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from hospigen.export.fhir_resources import instant, render_patients, shared_resources
+from hospigen.export.folder import AtomicFolder
+from hospigen.export.options import int_option
+from hospigen.export.registry import ExportContext, register
+from hospigen.export.shardview import SHARED_TABLES
+
+
+def entry(resource: dict) -> dict:
+    """A transaction/batch entry that upserts ``resource`` under its own id."""
+    kind, ident = resource["resourceType"], resource["id"]
+    return {"fullUrl": f"urn:uuid:{ident}", "resource": resource,
+            "request": {"method": "PUT", "url": f"{kind}/{ident}"}}  # fmt: skip
+
+
+def bundle(resources: list[dict], kind: str, last_updated: str) -> bytes:
+    """A Bundle of ``kind`` (transaction | batch) holding ``resources``, as JSON bytes."""
+    body = {"resourceType": "Bundle", "type": kind, "meta": {"lastUpdated": last_updated},
+            "entry": [entry(r) for r in resources]}  # fmt: skip
+    return orjson.dumps(body)
+
+
+class FhirBundleWriter:
+    """Writes each patient's bundle(s) as shards arrive; shared resources at the end."""
+
+    def __init__(self, out_dir: Path, context: ExportContext) -> None:
+        self.cap = int_option(context, "fhir", "bundle_max_entries", 0)
+        self.last_updated = instant(context.generated_at)
+        self.folder = AtomicFolder(out_dir / "fhir")
+        self.shared: list[dict] = []
+
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        if "patients" in tables:
+            local = self.cap <= 0
+            for _, pid, resources in render_patients(tables, self.last_updated, local_refs=local):
+                self._write_patient(pid, resources)
+        if any(name in tables for name in SHARED_TABLES):
+            self.shared.extend(shared_resources(tables, self.last_updated))
+
+    def _write_patient(self, pid: str, resources: list[dict]) -> None:
+        step = self.cap if self.cap > 0 else len(resources)
+        for part, start in enumerate(range(0, len(resources), step), 1):
+            name = f"{pid}.json" if part == 1 else f"{pid}.{part}.json"
+            chunk = resources[start : start + step]
+            (self.folder.path / name).write_bytes(bundle(chunk, "transaction", self.last_updated))
+
+    def close(self) -> list[Path]:
+        (self.folder.path / "shared.json").write_bytes(
+            bundle(self.shared, "batch", self.last_updated)
+        )
+        self.folder.publish()
+        return self.folder.files()
+
+
+@register
+class FhirR4Exporter:
+    """FHIR R4 transaction bundles, one per patient (US Core 6.1.0 profiles)."""
+
+    name = "fhir"
+    description = "FHIR R4 / US Core 6.1.0 transaction Bundle per patient + shared batch bundle"
+
+    def open(self, out_dir: Path, context: ExportContext) -> FhirBundleWriter:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return FhirBundleWriter(out_dir, context)

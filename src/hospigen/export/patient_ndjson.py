@@ -1,0 +1,59 @@
+"""Per-patient NDJSON (the layout of seed 000): ``patient_ndjson/patient_0001.ndjson``…
+
+One file per patient, one FHIR resource per line (Patient first, LF endings), references
+relative (``Patient/<id>``). The number is the patient key + 1, zero-padded to at least four
+digits, so a patient's file name never depends on the shard size or the run size. Every
+resource carries ``meta.lastUpdated`` = the run's generation time, which ingestion reads as
+the generated timestamp (``meta.generated`` of the seed is not a FHIR element).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from hospigen.export.fhir_resources import instant, render_patients
+from hospigen.export.folder import AtomicFolder
+from hospigen.export.registry import ExportContext, register
+
+
+def patient_file_name(patient_key: int) -> str:
+    """``patient_0001.ndjson`` for key 0: key + 1, at least four digits."""
+    return f"patient_{patient_key + 1:04d}.ndjson"
+
+
+def ndjson(resources: list[dict]) -> bytes:
+    """Resources as NDJSON bytes (one compact JSON object per line, LF)."""
+    return b"".join(orjson.dumps(r) + b"\n" for r in resources)
+
+
+class PatientNdjsonWriter:
+    """Writes one NDJSON file per patient as shards arrive."""
+
+    def __init__(self, out_dir: Path, context: ExportContext) -> None:
+        self.folder = AtomicFolder(out_dir / "patient_ndjson")
+        self.last_updated = instant(context.generated_at)
+
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        if "patients" not in tables:
+            return  # shared resources are not per patient
+        for key, _, resources in render_patients(tables, self.last_updated, local_refs=False):
+            (self.folder.path / patient_file_name(key)).write_bytes(ndjson(resources))
+
+    def close(self) -> list[Path]:
+        self.folder.publish()
+        return self.folder.files()
+
+
+@register
+class PatientNdjsonExporter:
+    """One FHIR NDJSON file per patient (ingestion input)."""
+
+    name = "patient_ndjson"
+    description = "one FHIR NDJSON file per patient: patient_ndjson/patient_0001.ndjson …"
+
+    def open(self, out_dir: Path, context: ExportContext) -> PatientNdjsonWriter:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return PatientNdjsonWriter(out_dir, context)

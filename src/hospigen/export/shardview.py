@@ -1,0 +1,120 @@
+"""Per-patient views of one shard of canonical tables, for the text exporters.
+
+FHIR, HL7 and VistA are rendered patient by patient. :class:`ShardView` sorts every child table
+once per shard (by patient, then time, then id) and exposes each column as a Python list plus
+the row range of every patient, so renderers index plain lists instead of touching Arrow per row.
+Sorting by (patient, time, id) makes the output independent of the row order the engine chose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# The time column that orders each child table inside a patient, and its id column.
+CHILD_ORDER: dict[str, tuple[str, str]] = {
+    "encounters": ("start", "encounter_id"),
+    "conditions": ("onset", "condition_id"),
+    "observations": ("effective", "observation_id"),
+    "medications": ("start", "medication_id"),
+    "procedures": ("performed", "procedure_id"),
+    "immunizations": ("date", "immunization_id"),
+    "careplans": ("start", "careplan_id"),
+    "allergies": ("onset", "allergy_id"),
+    "notes": ("note_time", "note_id"),
+    "claims": ("service_date", "claim_id"),
+}
+SHARED_TABLES = ("facilities", "providers", "payers")
+
+
+def iso_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+    """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings (sub-second part dropped)."""
+    secs = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
+    return pc.strftime(secs, format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_date(column: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+    """Dates (or timestamps) as ``YYYY-MM-DD`` strings."""
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
+    return pc.strftime(column, format="%Y-%m-%d")
+
+
+def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Timestamps or dates as int64 seconds since 1970 (nulls → minimum int64)."""
+    if pa.types.is_date(column.type):
+        column = column.cast(pa.timestamp("s"))
+    elif pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
+    ints = column.cast(pa.int64())
+    return pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy()
+
+
+@dataclass
+class Columns:
+    """One sorted table as Python lists, with per-patient row ranges."""
+
+    table: pa.Table
+    lists: dict[str, list]
+    starts: np.ndarray  # row where patient i begins (len = patients + 1)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, name: str) -> list:
+        return self.lists[name]
+
+    def rows(self, patient: int) -> range:
+        """Row indices of the ``patient``-th patient of the shard."""
+        return range(int(self.starts[patient]), int(self.starts[patient + 1]))
+
+    def add(self, name: str, values: pa.Array | pa.ChunkedArray | np.ndarray | list) -> None:
+        """Attach a derived column (already in row order)."""
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            values = values.to_pylist()
+        elif isinstance(values, np.ndarray):
+            values = values.tolist()
+        self.lists[name] = values
+
+
+def _lists(table: pa.Table) -> dict[str, list]:
+    return {name: table.column(name).to_pylist() for name in table.column_names}
+
+
+class ShardView:
+    """Patients of one shard in key order, and every child table grouped by patient."""
+
+    def __init__(self, tables: dict[str, pa.Table]) -> None:
+        patients = tables["patients"].sort_by("patient_key")
+        self.patients = Columns(patients, _lists(patients), np.arange(patients.num_rows + 1))
+        self.count = patients.num_rows
+        self.children: dict[str, Columns] = {}
+        for name, (time_col, id_col) in CHILD_ORDER.items():
+            table = tables.get(name)
+            if table is not None:
+                self.children[name] = self._group(table, time_col, id_col)
+
+    def _group(self, table: pa.Table, time_col: str, id_col: str) -> Columns:
+        index = pc.index_in(table.column("patient_id"), value_set=self.patients.table["patient_id"])
+        if index.null_count:
+            orphan = table.filter(pc.is_null(index)).column("patient_id")[0].as_py()
+            raise ValueError(f"a child row refers to patient {orphan!r}, absent from the shard")
+        table = table.append_column("_patient", index)
+        table = table.sort_by([("_patient", "ascending"), (time_col, "ascending"),
+                               (id_col, "ascending")])  # fmt: skip
+        order = table.column("_patient").to_numpy()
+        starts = np.searchsorted(order, np.arange(self.count + 1), side="left")
+        return Columns(table.drop_columns(["_patient"]), _lists(table), starts)
+
+    def child(self, name: str) -> Columns | None:
+        """The grouped child table ``name``, or None when the shard has none."""
+        return self.children.get(name)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A timezone-aware UTC datetime (naive values are taken as UTC)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
