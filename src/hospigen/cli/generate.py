@@ -46,8 +46,8 @@ def generate_command(
 ) -> None:
     """Generate a synthetic cohort and write every table."""
     from hospigen import export
-    from hospigen.errors import UsageError
     from hospigen.engine import catalog
+    from hospigen.errors import UsageError
     from hospigen.generate import generate, make_plan
 
     if list_scenarios:

@@ -46,8 +46,7 @@ def lint_command(
     for finding in findings:
         err_console.print(str(finding), highlight=False, soft_wrap=True)
     if findings:
-        console.print(f"{len(findings)} finding(s) in {len(paths)} file(s)")
-        raise typer.Exit(2)
+        raise UsageError(f"{len(findings)} finding(s) in {len(paths)} module file(s)")
     console.print(f"{len(paths)} module file(s) clean")
 
 

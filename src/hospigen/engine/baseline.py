@@ -68,8 +68,9 @@ class Baseline:
         c, s = self.cohort, {**self.cfg["smoking"], **self.smoking_dist}
         u = self.rnd.uniform(c.keys, "smoking")
         adult = c.age(np.arange(c.size), c.as_of_end) >= s["from_age"]
-        self.smoking = np.where(adult & (u < s["current"]), 2,
-                                np.where(adult & (u < s["current"] + s["former"]), 1, 0))  # fmt: skip
+        self.smoking = np.where(
+            adult & (u < s["current"]), 2, np.where(adult & (u < s["current"] + s["former"]), 1, 0)
+        )
 
     def _draw_condition(self, name: str, spec: dict) -> np.ndarray:
         c = self.cohort
@@ -86,7 +87,9 @@ class Baseline:
         scale = np.ones(c.size)
         if "smoker_risk" in spec:
             r = float(spec["smoker_risk"])
-            ever = (self.smoking > 0).mean() if c.size else 0.3
+            # the population's ever-smoker share from the configuration, never from the shard
+            s = {**self.cfg["smoking"], **self.smoking_dist}
+            ever = float(s["current"]) + float(s["former"])
             scale = np.where(self.smoking > 0, r, 1.0) / (1 + (r - 1) * max(ever, 0.01))
         v = u / scale
         prev = prev + np.arange(len(prev)) * 1e-9  # strictly increasing for the inverse
@@ -136,7 +139,9 @@ class Baseline:
         phase = self.rnd.integers(c.keys, "visit_phase", 0, 6)
         for band in cfg["adult_visits"]:
             inside = (adult_ages >= band["from_age"]) & (adult_ages < band["to_age"])
-            hit = ((adult_ages[None, :] - band["from_age"] + phase[:, None]) % band["interval"]) == 0
+            hit = (
+                (adult_ages[None, :] - band["from_age"] + phase[:, None]) % band["interval"]
+            ) == 0
             adult_ok.append(inside[None, :] & hit)
         ages = np.concatenate([child, adult_ages])
         mask = np.concatenate([np.ones((c.size, len(child)), bool), np.any(adult_ok, axis=0)], 1)
@@ -164,8 +169,18 @@ class Baseline:
             code = _code(c, "hcpcs", spec["code"], spec["display"])
             reason = _code(c, "icd10cm", spec["reason"])
             vk = _visit_keys(c, pidx[sel], ordinal[sel])
-            r, start, _ = add_encounters(c, self.rnd, pidx[sel], t[sel], "wellness", code, reason,
-                                         "baseline", "wellness", draw_keys=vk)  # fmt: skip
+            r, start, _ = add_encounters(
+                c,
+                self.rnd,
+                pidx[sel],
+                t[sel],
+                "wellness",
+                code,
+                reason,
+                "baseline",
+                "wellness",
+                draw_keys=vk,
+            )
             rows[sel] = r
             t[sel] = start
         return rows
@@ -174,19 +189,25 @@ class Baseline:
         code = _code(self.cohort, "loinc", self.cfg["vitals"][name])
         n = len(pidx)
         self.cohort.log.add(
-            "observations", pidx=pidx, enc=enc, time=t, code=np.full(n, code), value=value,
+            "observations",
+            pidx=pidx,
+            enc=enc,
+            time=t,
+            code=np.full(n, code),
+            value=value,
             text=np.full(n, None, dtype=object) if text is None else text,
             module=np.full(n, "baseline", dtype=object),
             panel=np.full(n, panel, dtype=object),
-        )  # fmt: skip
+        )
 
     def _vitals(self, pidx, t, ordinal, enc) -> None:
         c = self.cohort
         age = c.age(pidx, t)
         htn = (self.onsets["hypertension"][pidx] <= t).astype(float)
         copd = (self.onsets["copd"][pidx] <= t).astype(float)
-        v = vitals(self.rnd, c.keys[pidx], _visit_keys(c, pidx, ordinal), age, c.female[pidx],
-                   htn, copd)  # fmt: skip
+        v = vitals(
+            self.rnd, c.keys[pidx], _visit_keys(c, pidx, ordinal), age, c.female[pidx], htn, copd
+        )
         self.bmi = (pidx, t, enc, v["bmi"], age)
         for name in ("height", "weight", "heart_rate", "resp_rate", "temperature"):
             self._obs(name, pidx, t, enc, v[name])
@@ -200,21 +221,31 @@ class Baseline:
         adult = age >= self.cfg["smoking"]["from_age"]
         words = self.cfg["smoking_text"]
         text = np.array([words["never"], words["former"], words["current"]], dtype=object)
-        self._obs("smoking", pidx[adult], t[adult], enc[adult], np.full(adult.sum(), np.nan),
-                  text=text[self.smoking[pidx[adult]]])  # fmt: skip
+        self._obs(
+            "smoking",
+            pidx[adult],
+            t[adult],
+            enc[adult],
+            np.full(adult.sum(), np.nan),
+            text=text[self.smoking[pidx[adult]]],
+        )
 
     def _immunizations(self, pidx, t, ordinal, enc) -> None:
         c, cfg = self.cohort, self.cfg
         child_ages = np.array(cfg["child_visit_ages"], dtype=np.float64)
-        nominal = np.where(ordinal < len(child_ages),
-                           child_ages[np.minimum(ordinal, len(child_ages) - 1)],
-                           19 + ordinal - len(child_ages)).astype(np.float64)  # fmt: skip
+        nominal = np.where(
+            ordinal < len(child_ages),
+            child_ages[np.minimum(ordinal, len(child_ages) - 1)],
+            19 + ordinal - len(child_ages),
+        ).astype(np.float64)
         chosen: list[tuple[np.ndarray, int]] = []
         for spec in cfg["immunizations"]:
             if "ages" in spec:
                 sel = np.isin(np.round(nominal, 3), np.round(spec["ages"], 3))
             else:
-                sel = (nominal >= spec["from_age"]) & ((nominal - spec["from_age"]) % spec["every"] == 0)
+                sel = (nominal >= spec["from_age"]) & (
+                    (nominal - spec["from_age"]) % spec["every"] == 0
+                )
             chosen.append((sel, _code(c, "cvx", spec["cvx"])))
         flu = cfg["influenza"]
         age = c.age(pidx, t)
@@ -225,9 +256,15 @@ class Baseline:
         for sel, code in chosen:
             n = int(sel.sum())
             if n:
-                c.log.add("immunizations", pidx=pidx[sel], enc=enc[sel], time=t[sel],
-                          code=np.full(n, code), cost=np.full(n, 136.0),
-                          module=np.full(n, "baseline", dtype=object))  # fmt: skip
+                c.log.add(
+                    "immunizations",
+                    pidx=pidx[sel],
+                    enc=enc[sel],
+                    time=t[sel],
+                    code=np.full(n, code),
+                    cost=np.full(n, 136.0),
+                    module=np.full(n, "baseline", dtype=object),
+                )
 
     def _diagnoses(self) -> None:
         """Record each background condition at a diagnosis visit, with treatment and labs."""
@@ -236,7 +273,9 @@ class Baseline:
         visit = _code(c, "hcpcs", dx["code"], dx["display"])
         for name, spec in cfg["background"].items():
             onset = self.onsets[name]
-            recorded = np.maximum(onset, c.window_start + 90 * self.rnd.uniform(c.keys, f"{name}/rec"))
+            recorded = np.maximum(
+                onset, c.window_start + 90 * self.rnd.uniform(c.keys, f"{name}/rec")
+            )
             pidx = np.flatnonzero(~np.isnan(onset) & (recorded < c.end))
             if len(pidx) == 0:
                 continue
@@ -248,11 +287,19 @@ class Baseline:
     def _diagnose(self, name, spec, code_str, pidx, when, onset, visit) -> None:
         c = self.cohort
         code = _code(c, "icd10cm", code_str)
-        rows, start, _ = add_encounters(c, self.rnd, pidx, when, "ambulatory", visit, code,
-                                        "baseline", f"dx/{name}")  # fmt: skip
+        rows, start, _ = add_encounters(
+            c, self.rnd, pidx, when, "ambulatory", visit, code, "baseline", f"dx/{name}"
+        )
         mod = np.full(len(pidx), "baseline", dtype=object)
-        cond_rows = c.log.add("conditions", pidx=pidx, enc=rows, time=start, code=np.full(len(pidx), code),
-                              module=mod, onset_time=np.minimum(onset, start))  # fmt: skip
+        cond_rows = c.log.add(
+            "conditions",
+            pidx=pidx,
+            enc=rows,
+            time=start,
+            code=np.full(len(pidx), code),
+            module=mod,
+            onset_time=np.minimum(onset, start),
+        )
         c.onset(code)[pidx] = np.minimum(onset, start)
         c.condition_row[code][pidx] = cond_rows
         med = spec.get("medication")
@@ -260,9 +307,16 @@ class Baseline:
             treat = self.rnd.uniform(c.keys[pidx], f"{name}/treat") < med["share"]
             mcode = _code(c, "rxnorm", med["code"])
             n = int(treat.sum())
-            mrows = c.log.add("medications", pidx=pidx[treat], enc=rows[treat], time=start[treat],
-                              code=np.full(n, mcode), cost=np.full(n, 255.0),
-                              reason=np.full(n, code), module=mod[treat])  # fmt: skip
+            mrows = c.log.add(
+                "medications",
+                pidx=pidx[treat],
+                enc=rows[treat],
+                time=start[treat],
+                code=np.full(n, mcode),
+                cost=np.full(n, 255.0),
+                reason=np.full(n, code),
+                module=mod[treat],
+            )
             c.open_rows(c.medication_row, mcode)[pidx[treat]] = mrows
         lab = spec.get("lab") or (spec.get("lab_by_code") or {}).get(code_str)
         if lab:
@@ -277,9 +331,16 @@ class Baseline:
         value = np.round(np.clip(value, *lab["bounds"]), 1)
         code = _code(c, "loinc", lab["loinc"])
         n = len(pidx)
-        c.log.add("observations", pidx=pidx, enc=dx_rows, time=dx_start, code=np.full(n, code),
-                  value=value, text=np.full(n, None, dtype=object),
-                  module=np.full(n, "baseline", dtype=object))  # fmt: skip
+        c.log.add(
+            "observations",
+            pidx=pidx,
+            enc=dx_rows,
+            time=dx_start,
+            code=np.full(n, code),
+            value=value,
+            text=np.full(n, None, dtype=object),
+            module=np.full(n, "baseline", dtype=object),
+        )
         c.last_value.setdefault(str(lab["loinc"]), np.full(c.size, np.nan))[pidx] = value
 
     def _obesity(self, pidx, t, enc) -> None:
@@ -296,7 +357,13 @@ class Baseline:
         fresh = np.isnan(c.onset(code)[vis_p[first]])
         first = first[fresh]
         n = len(first)
-        rows = c.log.add("conditions", pidx=vis_p[first], enc=vis_enc[first], time=vis_t[first],
-                         code=np.full(n, code), module=np.full(n, "baseline", dtype=object))  # fmt: skip
+        rows = c.log.add(
+            "conditions",
+            pidx=vis_p[first],
+            enc=vis_enc[first],
+            time=vis_t[first],
+            code=np.full(n, code),
+            module=np.full(n, "baseline", dtype=object),
+        )
         c.onset(code)[vis_p[first]] = vis_t[first]
         c.condition_row[code][vis_p[first]] = rows

@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DAY_US = 86_400_000_000
-TABLES = ("encounters", "conditions", "observations", "medications", "procedures",
-          "immunizations", "careplans", "allergies")  # fmt: skip
+TABLES = (
+    "encounters",
+    "conditions",
+    "observations",
+    "medications",
+    "procedures",
+    "immunizations",
+    "careplans",
+    "allergies",
+)
 
 
 class CodeBook:

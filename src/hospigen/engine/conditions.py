@@ -28,8 +28,7 @@ _OPS = {
     "eq": np.equal,
     "ne": np.not_equal,
 }
-CONDITION_KEYS = ("age", "sex", "attribute", "active_condition", "observation", "all", "any",
-                  "not")  # fmt: skip
+CONDITION_KEYS = ("age", "sex", "attribute", "active_condition", "observation", "all", "any", "not")
 
 
 def _compare(values: np.ndarray, spec: Mapping) -> np.ndarray:

@@ -28,8 +28,16 @@ ENCOUNTER_TIMING = {
     "home": (9, 8, 45, 90, 0),
     "virtual": (8, 10, 15, 30, 0),
 }
-BASE_COST = {"wellness": 150.0, "ambulatory": 125.0, "outpatient": 350.0, "urgentcare": 180.0,
-             "emergency": 1400.0, "inpatient": 12000.0, "home": 140.0, "virtual": 90.0}  # fmt: skip
+BASE_COST = {
+    "wellness": 150.0,
+    "ambulatory": 125.0,
+    "outpatient": 350.0,
+    "urgentcare": 180.0,
+    "emergency": 1400.0,
+    "inpatient": 12000.0,
+    "home": 140.0,
+    "virtual": 90.0,
+}
 EVENT_COST = {"medications": 255.0, "procedures": 500.0, "immunizations": 136.0}
 IMPLICIT_ENCOUNTER = ("hcpcs", "99213", "Office visit, established patient")
 
@@ -145,13 +153,29 @@ class ModuleRunner:
         elif kind == "encounter":
             klass = st.get("encounter_class", "ambulatory")
             rows, start, stop = add_encounters(
-                c, self.rnd, pidx, now, klass, self.code[st.index], self.reason[st.index],
-                self.module.name, draw,
-            )  # fmt: skip
+                c,
+                self.rnd,
+                pidx,
+                now,
+                klass,
+                self.code[st.index],
+                self.reason[st.index],
+                self.module.name,
+                draw,
+            )
             self.enc[pidx], self.enc_start[pidx], self.enc_stop[pidx] = rows, start, stop
             t[group] = stop if klass in ("inpatient", "emergency") else start
-        elif kind in ("condition_onset", "condition_end", "medication_start", "medication_end",
-                      "observation", "procedure", "immunization", "care_plan", "care_plan_end"):  # fmt: skip
+        elif kind in (
+            "condition_onset",
+            "condition_end",
+            "medication_start",
+            "medication_end",
+            "observation",
+            "procedure",
+            "immunization",
+            "care_plan",
+            "care_plan_end",
+        ):
             self._clinical(st, pidx, now, draw)
         self._set_attributes(st, pidx)
         if "advance_days" in st.spec:
@@ -177,9 +201,16 @@ class ModuleRunner:
         if not has.all():
             need = pidx[~has]
             rows, start, stop = add_encounters(
-                self.cohort, self.rnd, need, now[~has], st.get("encounter_class", "ambulatory"),
-                self.implicit, self.reason[st.index], self.module.name, draw + "/implicit",
-            )  # fmt: skip
+                self.cohort,
+                self.rnd,
+                need,
+                now[~has],
+                st.get("encounter_class", "ambulatory"),
+                self.implicit,
+                self.reason[st.index],
+                self.module.name,
+                draw + "/implicit",
+            )
             self.enc[need], self.enc_start[need], self.enc_stop[need] = rows, start, stop
         return self.enc[pidx], self.enc_start[pidx]
 
@@ -200,8 +231,13 @@ class ModuleRunner:
         if len(pidx) == 0:
             return
         enc, when = self._encounter_for(st, pidx, now, draw)
-        base = {"pidx": pidx, "enc": enc, "time": when, "code": np.full(len(pidx), code),
-                "module": np.full(len(pidx), self.module.name, dtype=object)}  # fmt: skip
+        base = {
+            "pidx": pidx,
+            "enc": enc,
+            "time": when,
+            "code": np.full(len(pidx), code),
+            "module": np.full(len(pidx), self.module.name, dtype=object),
+        }
         if kind == "condition_onset":
             rows = c.log.add("conditions", **base)
             c.condition_onset[code][pidx] = when
@@ -213,13 +249,18 @@ class ModuleRunner:
             c.medication_row[code][pidx] = rows
         elif kind == "care_plan":
             acts = "|".join(str(a) for a in st.get("activities", ()))
-            rows = c.log.add("careplans", **base, reason=np.full(len(pidx), self.reason[st.index]),
-                             activities=np.full(len(pidx), acts, dtype=object))  # fmt: skip
+            rows = c.log.add(
+                "careplans",
+                **base,
+                reason=np.full(len(pidx), self.reason[st.index]),
+                activities=np.full(len(pidx), acts, dtype=object),
+            )
             c.careplan_row[code][pidx] = rows
         elif kind == "procedure":
             cost = np.full(len(pidx), float(st.get("cost", 500.0)))
-            c.log.add("procedures", **base, cost=cost,
-                      reason=np.full(len(pidx), self.reason[st.index]))  # fmt: skip
+            c.log.add(
+                "procedures", **base, cost=cost, reason=np.full(len(pidx), self.reason[st.index])
+            )
         elif kind == "immunization":
             c.log.add("immunizations", **base, cost=np.full(len(pidx), 136.0))
         elif kind == "observation":
@@ -264,11 +305,13 @@ class ModuleRunner:
             c.last_value.setdefault(loinc, np.full(c.size, np.nan))[pidx] = value
         ref = st.get("reference")
         c.log.add(
-            "observations", **base, value=value,
+            "observations",
+            **base,
+            value=value,
             text=text if text is not None else np.full(len(pidx), None, dtype=object),
             ref_low=np.full(len(pidx), float(ref[0]) if ref else np.nan),
             ref_high=np.full(len(pidx), float(ref[1]) if ref else np.nan),
-        )  # fmt: skip
+        )
 
     def _trajectory(self, tr: Mapping, loinc: str, pidx, when, draw) -> np.ndarray:
         """Baseline (persistent per patient) + drift × years in module + effects + noise."""

@@ -32,8 +32,11 @@ def lint_file(path: str | Path, terms: Terminology | None = None) -> list[Findin
         if st.type == "guard":
             findings += [Finding(source, st.name, m) for m in condition_problems(st.get("when"))]
         if st.transitions and all(tr.when is not None for tr in st.transitions):
-            findings.append(Finding(source, st.name, "conditional transitions need a fallback "
-                                                     "option without 'when'"))  # fmt: skip
+            findings.append(
+                Finding(
+                    source, st.name, "conditional transitions need a fallback option without 'when'"
+                )
+            )
         if st.type.endswith("_end") and st.code is None:
             target = st.get("state")
             names = {s.name: s for s in module.states}
@@ -54,11 +57,22 @@ def _eligibility(module, source: str) -> list[Finding]:
             continue
         if code.code.startswith(PREGNANCY_PREFIXES):
             if sex != "F":
-                out.append(Finding(source, st.name, f"pregnancy code {code.code} in a module "
-                                                    "open to males (set eligibility.sex: F)"))  # fmt: skip
+                out.append(
+                    Finding(
+                        source,
+                        st.name,
+                        f"pregnancy code {code.code} in a module "
+                        "open to males (set eligibility.sex: F)",
+                    )
+                )
             if lo < 10 or hi > 55:
-                out.append(Finding(source, st.name, f"pregnancy code {code.code} with ages "
-                                                    f"{lo:g}-{hi:g} (expect within 10-55)"))  # fmt: skip
+                out.append(
+                    Finding(
+                        source,
+                        st.name,
+                        f"pregnancy code {code.code} with ages {lo:g}-{hi:g} (expect within 10-55)",
+                    )
+                )
     return out
 
 

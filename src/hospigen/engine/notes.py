@@ -82,6 +82,8 @@ def notes_table(seed: int, tables: dict[str, pa.Table]) -> pa.Table:
         result = con.sql(_SQL).to_arrow_table()
     finally:
         con.close()
+    # one chunk of plain strings: the Parquet bytes must not depend on DuckDB's vector chunks
+    result = result.combine_chunks()
     keys = result.column("patient_key").to_numpy().astype("uint64")
     ordinal = result.column("ord").to_numpy().astype("uint64")
     # note ids share the encounter's key (patient key, encounter ordinal): one note per encounter
@@ -93,7 +95,7 @@ def notes_table(seed: int, tables: dict[str, pa.Table]) -> pa.Table:
             "encounter_id": result.column("encounter_id"),
             "note_time": result.column("note_time"),
             "note_type": result.column("note_type"),
-            "text": result.column("text"),
+            "text": result.column("text").cast(pa.string()),
         },
         schema=schema("notes"),
     )

@@ -18,8 +18,28 @@ _H_M = [50, 67, 76, 87, 95, 110, 128, 138, 149, 164, 173, 176, 176.5, 175.5, 171
 _H_F = [49, 65, 74, 86, 94, 109, 127, 138, 151, 160, 162, 163, 163, 161.5, 157]
 # age → median BMI (kg/m2), both sexes
 _B_AGE = [0, 0.5, 1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 30, 40, 50, 60, 70, 80, 90]
-_B_MED = [13.5, 17, 17.2, 16.5, 15.7, 15.5, 16, 17, 18, 19.5, 20.5, 21.5, 25.5, 28.3, 29.1, 29.3,
-          29.0, 28.5, 27.0, 25.5]  # fmt: skip
+_B_MED = [
+    13.5,
+    17,
+    17.2,
+    16.5,
+    15.7,
+    15.5,
+    16,
+    17,
+    18,
+    19.5,
+    20.5,
+    21.5,
+    25.5,
+    28.3,
+    29.1,
+    29.3,
+    29.0,
+    28.5,
+    27.0,
+    25.5,
+]
 # age → (SBP male, SBP female, DBP male, DBP female)
 _BP_AGE = [3, 10, 17, 20, 40, 60, 80, 100]
 _SBP_M = [95, 104, 114, 118, 122, 130, 136, 138]
@@ -43,8 +63,9 @@ def vitals(
 ) -> dict[str, np.ndarray]:
     """One set of vital signs per visit (arrays aligned with ``visit_keys``)."""
     z = {n: rnd.normal(patient_keys, f"z/{n}") for n in ("h", "b", "s", "d", "hr")}
-    noise = {n: rnd.normal(visit_keys, f"noise/{n}") for n in ("h", "b", "s", "d", "hr", "rr",
-                                                                "t", "o")}  # fmt: skip
+    noise = {
+        n: rnd.normal(visit_keys, f"noise/{n}") for n in ("h", "b", "s", "d", "hr", "rr", "t", "o")
+    }
     med_h = np.where(female, np.interp(age, _H_AGE, _H_F), np.interp(age, _H_AGE, _H_M))
     height = med_h * (1 + 0.04 * z["h"]) + 0.3 * noise["h"]
     sigma_b = np.interp(age, [0, 18, 25], [0.12, 0.14, 0.21])

@@ -69,7 +69,7 @@ def load_scenario(name: str, user_dir: str | None = None) -> Scenario:
     data = load_scenario_data(name, user_dir)
     for key in ("age_dist", "gender_dist", "race_dist"):
         _check_dist(name, key, data.get(key) or {})
-    if (data.get("age_dist") or {}):
+    if data.get("age_dist") or {}:
         _bands(data["age_dist"])  # raises on a malformed band
     uses = []
     for item in data.get("modules") or []:

@@ -8,8 +8,12 @@ from hospigen.engine.cohort import Cohort
 from hospigen.rng import KeyedRandom
 from hospigen.terminology import default_terminology
 
-SDOH_CODES = {"food_insecurity": "Z59.41", "housing_instability": "Z59.811",
-              "transportation_insecurity": "Z59.82", "financial_insecurity": "Z59.86"}  # fmt: skip
+SDOH_CODES = {
+    "food_insecurity": "Z59.41",
+    "housing_instability": "Z59.811",
+    "transportation_insecurity": "Z59.82",
+    "financial_insecurity": "Z59.86",
+}
 
 
 def record_sdoh(cohort: Cohort, shares: dict[str, float]) -> None:
@@ -30,5 +34,11 @@ def record_sdoh(cohort: Cohort, shares: dict[str, float]) -> None:
         concept = default_terminology().lookup("icd10cm", SDOH_CODES[need])
         code = cohort.codes.add("icd10cm", concept.code, concept.display)
         n = int(hit.sum())
-        log.add("conditions", pidx=p[hit], enc=first[hit], time=start[first][hit],
-                code=np.full(n, code), module=np.full(n, "sdoh", dtype=object))  # fmt: skip
+        log.add(
+            "conditions",
+            pidx=p[hit],
+            enc=first[hit],
+            time=start[first][hit],
+            code=np.full(n, code),
+            module=np.full(n, "sdoh", dtype=object),
+        )

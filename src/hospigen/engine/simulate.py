@@ -62,7 +62,9 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
         runner = ModuleRunner(module, cohort)
         pidx, entry = runner.eligible_entry(everyone)
         if share < 1.0:
-            pick = KeyedRandom(world.seed, f"enrol/{module.name}").uniform(cohort.keys[pidx]) < share
+            pick = (
+                KeyedRandom(world.seed, f"enrol/{module.name}").uniform(cohort.keys[pidx]) < share
+            )
             pidx, entry = pidx[pick], entry[pick]
         for category, mode in module.categories.items():
             if mode == "replace":
@@ -79,10 +81,12 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
     record_sdoh(cohort, plan.scenario.sdoh)
     death = np.where(np.isinf(cohort.death), np.nan, cohort.death)
     patients = patients.set_column(
-        patients.schema.get_field_index("death_date"), "death_date",
-        pa.array(np.where(np.isnan(death), 0, death).astype(np.int32), pa.int32(),
-                 mask=np.isnan(death)).cast(pa.date32()),
-    )  # fmt: skip
+        patients.schema.get_field_index("death_date"),
+        "death_date",
+        pa.array(
+            np.where(np.isnan(death), 0, death).astype(np.int32), pa.int32(), mask=np.isnan(death)
+        ).cast(pa.date32()),
+    )
     builder = TableBuilder(cohort, patients, world.providers)
     tables = {"patients": patients, "encounters": builder.encounters()}
     tables["conditions"] = builder.conditions()

@@ -39,8 +39,16 @@ STATE_TYPES: dict[str, tuple[str, ...] | None] = {
     "care_plan": ("snomed",),
     "care_plan_end": ("snomed",),
 }
-ENCOUNTER_CLASSES = ("wellness", "ambulatory", "outpatient", "inpatient", "emergency",
-                     "urgentcare", "home", "virtual")  # fmt: skip
+ENCOUNTER_CLASSES = (
+    "wellness",
+    "ambulatory",
+    "outpatient",
+    "inpatient",
+    "emergency",
+    "urgentcare",
+    "home",
+    "virtual",
+)
 PROBABILITY_TOLERANCE = 0.05
 MAX_STEPS = 5000
 
@@ -157,9 +165,17 @@ def _transitions(
             problem.append(f"transition to unknown state {item['to']!r}")
             continue
         p = item.get("probability")
-        out.append(Transition(index[item["to"]], None if p is None else float(p),
-                              _freeze(item.get("when"))))  # fmt: skip
-    probs = [t.probability for t in out if t.when is None and t.probability is not None]
+        out.append(
+            Transition(
+                index[item["to"]], None if p is None else float(p), _freeze(item.get("when"))
+            )
+        )
+    # sum what the author wrote (including options whose target is unknown)
+    probs = [
+        float(i["probability"])
+        for i in raw
+        if isinstance(i, Mapping) and i.get("when") is None and i.get("probability") is not None
+    ]
     if probs and any(t.when is None and t.probability is None for t in out):
         problem.append("mix of transitions with and without probability")
     if probs and abs(sum(probs) - 1.0) > PROBABILITY_TOLERANCE:
@@ -249,11 +265,14 @@ def check_module(
         states.append(State(str(sname), kind, i, transitions, code, _freeze(dict(spec))))
     starts = [s.index for s in states if s.type == "start"]
     if len(starts) != 1:
-        findings.append(Finding(source, "-", f"a module needs exactly one start state, has "
-                                             f"{len(starts)}"))  # fmt: skip
+        findings.append(
+            Finding(source, "-", f"a module needs exactly one start state, has {len(starts)}")
+        )
         return None, findings
     reach = _reachable(states, starts[0])
-    findings += [Finding(source, s.name, "unreachable state") for s in states if s.index not in reach]
+    findings += [
+        Finding(source, s.name, "unreachable state") for s in states if s.index not in reach
+    ]
     if not any(s.type == "terminal" for s in states if s.index in reach):
         findings.append(Finding(source, "-", "no reachable terminal state"))
     findings += _check_eligibility(data.get("eligibility") or {}, source)

@@ -16,16 +16,22 @@ from hospigen.model import schema, uuids
 from hospigen.terminology import default_terminology
 
 ORDINAL_BITS = 20
-_KIND = {"encounters": "encounter", "conditions": "condition", "observations": "observation",
-         "medications": "medication", "procedures": "procedure", "immunizations": "immunization",
-         "careplans": "careplan", "allergies": "allergy"}  # fmt: skip
+_KIND = {
+    "encounters": "encounter",
+    "conditions": "condition",
+    "observations": "observation",
+    "medications": "medication",
+    "procedures": "procedure",
+    "immunizations": "immunization",
+    "careplans": "careplan",
+    "allergies": "allergy",
+}
 
 
 def _ts(days: np.ndarray) -> pa.Array:
     us = np.round(np.asarray(days, dtype=np.float64) * DAY_US)
     mask = ~np.isfinite(us)
-    return pa.array(np.where(mask, 0, us).astype(np.int64), pa.timestamp("us", tz="UTC"),
-                    mask=mask)  # fmt: skip
+    return pa.array(np.where(mask, 0, us).astype(np.int64), pa.timestamp("us", tz="UTC"), mask=mask)
 
 
 def _order(log, table: str) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +97,9 @@ class TableBuilder:
         home = self.patients.column("home_facility_id").to_numpy(zero_copy_only=False)
         hosp = self.patients.column("hospital_id").to_numpy(zero_copy_only=False)
         facility = np.where(site == 1, hosp[pidx], home[pidx])
-        provider = self._provider_for(facility, c.keys[pidx] * np.uint64(2) + site.astype(np.uint64))
+        provider = self._provider_for(
+            facility, c.keys[pidx] * np.uint64(2) + site.astype(np.uint64)
+        )
         self.enc_provider_by_row[order] = provider
         code = log.column("encounters", "code").astype(np.int64)[order]
         reason = log.column("encounters", "reason").astype(np.int64)[order]
@@ -141,14 +149,18 @@ class TableBuilder:
         onset = np.where(np.isnan(onset), e["time"], onset)
         return pa.table(
             {
-                "condition_id": e["id"], "patient_id": e["patient_id"],
-                "encounter_id": e["encounter_id"], "code_system": self.system[e["code"]],
-                "code": self.code[e["code"]], "description": self.display[e["code"]],
-                "onset": _ts(onset), "abatement": _ts(_ends(self.c, "conditions")[order]),
+                "condition_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code_system": self.system[e["code"]],
+                "code": self.code[e["code"]],
+                "description": self.display[e["code"]],
+                "onset": _ts(onset),
+                "abatement": _ts(_ends(self.c, "conditions")[order]),
                 "module": e["module"],
             },
             schema=schema("conditions"),
-        )  # fmt: skip
+        )
 
     def observations(self) -> pa.Table:
         """Observations (LOINC + UCUM) with reference ranges and interpretation."""
@@ -163,8 +175,11 @@ class TableBuilder:
         interp = np.where(np.isnan(low) | np.isnan(value), None, interp)
         return pa.table(
             {
-                "observation_id": e["id"], "patient_id": e["patient_id"],
-                "encounter_id": e["encounter_id"], "category": category, "code": codes,
+                "observation_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "category": category,
+                "code": codes,
                 "description": self.display[e["code"]],
                 "value": pa.array(value, mask=np.isnan(value)),
                 "unit": np.where(np.isnan(value), None, unit),
@@ -177,7 +192,7 @@ class TableBuilder:
                 "module": e["module"],
             },
             schema=schema("observations"),
-        )  # fmt: skip
+        )
 
     def medications(self) -> pa.Table:
         """Medication orders (RxNorm); the prescriber is the encounter's clinician."""
@@ -188,9 +203,12 @@ class TableBuilder:
         reason = log.column("medications", "reason", -1).astype(np.int64)[order]
         return pa.table(
             {
-                "medication_id": e["id"], "patient_id": e["patient_id"],
-                "encounter_id": e["encounter_id"], "code": self.code[e["code"]],
-                "description": self.display[e["code"]], "start": _ts(e["time"]),
+                "medication_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code": self.code[e["code"]],
+                "description": self.display[e["code"]],
+                "start": _ts(e["time"]),
                 "stop": _ts(_ends(self.c, "medications")[order]),
                 "reason_code": np.where(reason >= 0, self.code[reason], None),
                 "prescriber_id": prescriber,
@@ -198,7 +216,7 @@ class TableBuilder:
                 "module": e["module"],
             },
             schema=schema("medications"),
-        )  # fmt: skip
+        )
 
     def procedures(self) -> pa.Table:
         """Procedures (HCPCS / bare CPT, SNOMED CT)."""
@@ -207,29 +225,35 @@ class TableBuilder:
         reason = log.column("procedures", "reason", -1).astype(np.int64)[order]
         return pa.table(
             {
-                "procedure_id": e["id"], "patient_id": e["patient_id"],
-                "encounter_id": e["encounter_id"], "code_system": self.system[e["code"]],
-                "code": self.code[e["code"]], "description": self.display[e["code"]],
+                "procedure_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code_system": self.system[e["code"]],
+                "code": self.code[e["code"]],
+                "description": self.display[e["code"]],
                 "performed": _ts(e["time"]),
                 "reason_code": np.where(reason >= 0, self.code[reason], None),
                 "base_cost": log.column("procedures", "cost").astype(float)[order],
                 "module": e["module"],
             },
             schema=schema("procedures"),
-        )  # fmt: skip
+        )
 
     def immunizations(self) -> pa.Table:
         """Immunizations (CVX)."""
         order, e = self._events("immunizations")
         return pa.table(
             {
-                "immunization_id": e["id"], "patient_id": e["patient_id"],
-                "encounter_id": e["encounter_id"], "code": self.code[e["code"]],
-                "description": self.display[e["code"]], "date": _ts(e["time"]),
+                "immunization_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code": self.code[e["code"]],
+                "description": self.display[e["code"]],
+                "date": _ts(e["time"]),
                 "base_cost": self.c.log.column("immunizations", "cost").astype(float)[order],
             },
             schema=schema("immunizations"),
-        )  # fmt: skip
+        )
 
     def careplans(self) -> pa.Table:
         """Care plans with their activities."""
@@ -241,15 +265,19 @@ class TableBuilder:
         return pa.table(
             {
                 "careplan_id": e["id"],
-                "patient_id": e["patient_id"], "encounter_id": e["encounter_id"],
-                "code_system": self.system[e["code"]], "code": self.code[e["code"]],
-                "description": self.display[e["code"]], "start": _ts(e["time"]),
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code_system": self.system[e["code"]],
+                "code": self.code[e["code"]],
+                "description": self.display[e["code"]],
+                "start": _ts(e["time"]),
                 "stop": _ts(_ends(self.c, "careplans")[order]),
                 "reason_code": np.where(reason >= 0, self.code[reason], None),
-                "activities": activities, "module": e["module"],
+                "activities": activities,
+                "module": e["module"],
             },
             schema=schema("careplans"),
-        )  # fmt: skip
+        )
 
 
 def _loinc_attributes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,5 +289,7 @@ def _loinc_attributes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         concept = terms.lookup("loinc", code)
         units.append(concept.get("unit") or None)
         cats.append(concept.get("category") or "laboratory")
-    return (np.array(units, dtype=object)[inv] if len(codes) else np.array([], object),
-            np.array(cats, dtype=object)[inv] if len(codes) else np.array([], object))  # fmt: skip
+    return (
+        np.array(units, dtype=object)[inv] if len(codes) else np.array([], object),
+        np.array(cats, dtype=object)[inv] if len(codes) else np.array([], object),
+    )
