@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hospigen import __version__, export
+from hospigen.engine.simulate import Plan, simulate_shard
 from hospigen.errors import UsageError
 from hospigen.world import World
 
@@ -34,6 +35,15 @@ class GenerationSummary:
     formats: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    scenario: str = "general"
+    modules: list[str] = field(default_factory=list)
+    years_of_history: float = 10.0
+    condition_counts: dict[str, list] = field(default_factory=dict)  # code → [display, rows]
+
+    def top_conditions(self, n: int = 10) -> list[dict]:
+        """The ``n`` most frequent condition codes (ties broken by code)."""
+        ranked = sorted(self.condition_counts.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        return [{"code": c, "description": d, "rows": r} for c, (d, r) in ranked[:n]]
 
     def to_json(self) -> bytes:
         """The summary as pretty JSON (also written to ``summary.json``)."""
@@ -45,6 +55,10 @@ class GenerationSummary:
             "formats": self.formats,
             "counts": self.counts,
             "files": self.files,
+            "scenario": self.scenario,
+            "modules": self.modules,
+            "years_of_history": self.years_of_history,
+            "top_conditions": self.top_conditions(),
         }
         return orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
@@ -57,9 +71,33 @@ def generated_at(as_of: dt.date) -> dt.datetime:
     return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
 
-def build_shard(world: World, keys: np.ndarray) -> dict[str, pa.Table]:
-    """Every per-patient table for one shard of patient keys."""
-    return {"patients": world.patients(keys)}
+def make_plan(
+    scenario: str = "general",
+    modules: Sequence[str] = (),
+    *,
+    years_of_history: float = 10.0,
+    modules_dir: str | None = None,
+    notes: bool = True,
+) -> Plan:
+    """The simulation plan: the scenario's default modules plus ``modules`` (de-duplicated)."""
+    from hospigen.engine.catalog import load_module
+    from hospigen.engine.scenario import load_scenario
+
+    if years_of_history <= 0:
+        raise UsageError("--years-of-history must be positive")
+    chosen = load_scenario(scenario, modules_dir)
+    shares: dict[str, float] = {}
+    for use in chosen.modules:
+        shares.setdefault(use.name, use.probability)
+    for name in modules:
+        shares[name] = 1.0  # asked for by name: every eligible patient is enrolled
+    loaded = tuple((load_module(name, modules_dir), share) for name, share in shares.items())
+    return Plan(chosen, loaded, float(years_of_history), notes)
+
+
+def build_shard(world: World, keys: np.ndarray, plan: Plan | None = None) -> dict[str, pa.Table]:
+    """Every per-patient table for one shard of patient numbers (``general`` scenario default)."""
+    return simulate_shard(world, plan or make_plan(), np.asarray(keys, dtype=np.int64))
 
 
 def facility_ids_used(tables: dict[str, pa.Table]) -> pa.Array:
@@ -91,26 +129,28 @@ def _shard_keys(num_records: int, shard_size: int) -> list[np.ndarray]:
     ]
 
 
-_WORKER_WORLD: World | None = None
+_WORKER: tuple[World, Plan] | None = None
 
 
-def _init_worker(world: World) -> None:
-    global _WORKER_WORLD
-    _WORKER_WORLD = world
+def _init_worker(world: World, plan: Plan) -> None:
+    global _WORKER
+    _WORKER = (world, plan)
 
 
 def _build_in_worker(keys: np.ndarray) -> dict[str, pa.Table]:
-    assert _WORKER_WORLD is not None
-    return build_shard(_WORKER_WORLD, keys)
+    assert _WORKER is not None
+    return build_shard(_WORKER[0], keys, _WORKER[1])
 
 
-def _shards(world: World, keys: list[np.ndarray], workers: int) -> Iterator[dict[str, pa.Table]]:
+def _shards(
+    world: World, plan: Plan, keys: list[np.ndarray], workers: int
+) -> Iterator[dict[str, pa.Table]]:
     if workers <= 1 or len(keys) <= 1:
         for k in keys:
-            yield build_shard(world, k)
+            yield build_shard(world, k, plan)
         return
-    # fork: workers inherit the already-built catalogues instead of rebuilding them
-    with mp.get_context("fork").Pool(workers, _init_worker, (world,)) as pool:
+    # fork: workers inherit the already-built catalogues and parsed modules
+    with mp.get_context("fork").Pool(workers, _init_worker, (world, plan)) as pool:
         yield from pool.imap(_build_in_worker, keys)
 
 
@@ -127,6 +167,7 @@ def generate(
     workers: int = 1,
     on_shard: Callable[[int], None] | None = None,
     format_options: dict | None = None,
+    plan: Plan | None = None,
 ) -> GenerationSummary:
     """Generate ``num_records`` patients and write them in every format of ``formats``.
 
@@ -138,6 +179,7 @@ def generate(
         raise UsageError("--num-records must be at least 1")
     if shard_size < 1 or workers < 1:
         raise UsageError("shard size and workers must be at least 1")
+    plan = plan or make_plan()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = World(seed, as_of, states=list(states) if states else None)
@@ -148,12 +190,16 @@ def generate(
     )
     writers = [export.get(name).open(out, context) for name in formats]
     summary = GenerationSummary(seed, as_of, num_records, list(formats))
+    summary.scenario = plan.scenario.name
+    summary.modules = [m.name for m, _ in plan.modules]
+    summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    for tables in _shards(world, _shard_keys(num_records, shard_size), workers):
+    for tables in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
         for writer in writers:
             writer.write(tables)
         for name, table in tables.items():
             summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
+        _count_conditions(summary, tables.get("conditions"))
         used_facilities.append(facility_ids_used(tables))
         if on_shard:
             on_shard(tables["patients"].num_rows)
@@ -166,3 +212,12 @@ def generate(
         summary.files += sorted(str(p.relative_to(out)) for p in writer.close())
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
+
+
+def _count_conditions(summary: GenerationSummary, conditions: pa.Table | None) -> None:
+    if conditions is None or conditions.num_rows == 0:
+        return
+    counted = conditions.group_by(["code", "description"]).aggregate([("code", "count")])
+    for code, desc, rows in zip(*(counted.column(i).to_pylist() for i in range(3)), strict=True):
+        entry = summary.condition_counts.setdefault(code, [desc, 0])
+        entry[1] += rows

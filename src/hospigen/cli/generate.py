@@ -36,12 +36,37 @@ def generate_command(
     ),
     workers: int = typer.Option(1, "--workers", "-w", help="Worker processes for shards."),
     shard_size: int = typer.Option(25_000, "--shard-size", help="Patients per shard."),
+    scenario: str = typer.Option("general", "--scenario", help="Scenario (see --list-scenarios)."),
+    module: list[str] = typer.Option(
+        None, "--module", "-m", help="Extra clinical module, repeatable (see --list-modules)."
+    ),
+    modules_dir: str = typer.Option(
+        None, "--modules-dir", help="Folder with your own module YAML files (and scenarios/)."
+    ),
+    years_of_history: float = typer.Option(
+        10.0, "--years-of-history", help="Years of history before the as-of date."
+    ),
+    list_scenarios: bool = typer.Option(False, "--list-scenarios", help="List scenarios, exit."),
+    list_modules: bool = typer.Option(False, "--list-modules", help="List modules and exit."),
 ) -> None:
     """Generate a synthetic cohort and write every table."""
     from hospigen import export
+    from hospigen.engine import catalog
     from hospigen.errors import UsageError
-    from hospigen.generate import generate
+    from hospigen.generate import generate, make_plan
 
+    if list_scenarios:
+        from hospigen.engine.scenario import load_scenario
+
+        for name in catalog.scenario_names(modules_dir):
+            sc = load_scenario(name, modules_dir)
+            mods = ", ".join(m.name for m in sc.modules) or "-"
+            console.print(f"{name:<26} modules: {mods}")
+        return
+    if list_modules:
+        for name in catalog.module_names(modules_dir):
+            console.print(f"{name:<32} {catalog.load_module(name, modules_dir).description[:70]}")
+        return
     if list_formats:
         for name, description in export.available().items():
             console.print(f"{name:<14} {description}")
@@ -62,6 +87,8 @@ def generate_command(
             raise UsageError(f"--format-option must look like FORMAT.NAME=VALUE, got {item!r}")
         options[key.strip()] = value.strip()
     date = parse_date(as_of, "--as-of")
+    plan = make_plan(scenario, list(dict.fromkeys(module or [])),
+                     years_of_history=years_of_history, modules_dir=modules_dir)  # fmt: skip
     with progress_bar("generating patients", num_records) as advance:
         summary = generate(
             num_records,
@@ -74,6 +101,7 @@ def generate_command(
             workers=workers,
             on_shard=advance,
             format_options=options,
+            plan=plan,
         )
     table = Table(title=f"hospigen generate — seed {seed}, as of {date}")
     table.add_column("table")
@@ -81,6 +109,9 @@ def generate_command(
     for name, rows in summary.counts.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
+    top = ", ".join(f"{c['code']} ({c['rows']:,})" for c in summary.top_conditions(5))
+    console.print(f"scenario {summary.scenario}; modules: {', '.join(summary.modules) or '-'}")
+    console.print(f"top conditions: {top or '-'}")
     console.print(f"wrote {len(summary.files)} files to {output_dir}/ (summary.json lists them)")
 
 

@@ -34,8 +34,11 @@ class _ParquetWriter:
         buffered = pa.concat_tables(self._pending[name])
         start = 0
         while buffered.num_rows - start >= ROW_GROUP_ROWS or (final and start < buffered.num_rows):
+            # one chunk per row group: page and dictionary-fallback boundaries inside a row
+            # group otherwise follow the shard boundaries, and the bytes would depend on them
             self._writers[name].write_table(
-                buffered.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS
+                buffered.slice(start, ROW_GROUP_ROWS).combine_chunks(),
+                row_group_size=ROW_GROUP_ROWS,
             )
             start += ROW_GROUP_ROWS
         self._pending[name] = [buffered.slice(start)]

@@ -1,0 +1,108 @@
+"""Cohort generator benchmark: the seed's multi-module cohort and a `general` population.
+
+Runs the real CLI in a child process per workload (whole-process time, peak RSS of the child)
+and prints our row counts beside the seed's reported volumes. Usage:
+``python bench/cohort.py [--big]`` (``--big`` adds the 100,000-patient general run).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SEED_MODULES = [
+    "--scenario",
+    "oncology_survivorship",
+    "--module",
+    "ckd_dialysis_planning",
+    "--module",
+    "mental_health_integrated_care",
+    "--seed",
+    "42",
+]
+SEED_REF = {200: 5.5, 2000: 57.5}  # the seed's own code, seconds (whole process)
+SEED_ROWS_2000 = {"encounters": 240_000, "observations": 422_000, "procedures": 49_000}
+
+
+def run(args: list[str], out: Path) -> tuple[float, float, dict]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "hospigen.cli.app",
+        "generate",
+        "--as-of",
+        "2025-01-01",
+        "-o",
+        str(out),
+        *args,
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    elapsed = time.perf_counter() - start
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return elapsed, peak, json.loads((out / "summary.json").read_text())["counts"]
+
+
+def main() -> None:
+    import numpy
+    import pyarrow
+
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''}, python "
+        f"{platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}"
+    )
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (200, 2000):
+            secs, rss, counts = run(
+                ["-n", str(n), *SEED_MODULES, "--output-format", "both"], Path(tmp) / f"seed{n}"
+            )
+            target = 10 if n == 200 else 100
+            rows.append(
+                (
+                    f"seed cohort {n} (csv+parquet)",
+                    secs,
+                    n / secs,
+                    rss,
+                    f"{SEED_REF[n] / secs:.1f}x faster (target {target}x)",
+                    counts,
+                )
+            )
+        sizes = [20_000, 100_000] if "--big" in sys.argv else [20_000]
+        for n in sizes:
+            secs, rss, counts = run(
+                ["-n", str(n), "--output-format", "parquet", "--workers", "2"],
+                Path(tmp) / f"general{n}",
+            )
+            rows.append(
+                (
+                    f"general {n} (parquet, 10 y)",
+                    secs,
+                    n / secs,
+                    rss,
+                    f"{n / secs:,.0f} patients/s (target 20,000)",
+                    counts,
+                )
+            )
+    print(f"{'workload':<34}{'seconds':>9}{'patients/s':>12}{'peak RSS MB':>13}  vs target")
+    for name, secs, rate, rss, versus, _ in rows:
+        print(f"{name:<34}{secs:>9.1f}{rate:>12,.0f}{rss:>13,.0f}  {versus}")
+    print("\nrow counts (ours; the seed's 2,000-patient run in brackets)")
+    for name, *_, counts in rows:
+        shown = ", ".join(
+            f"{t} {c:,}"
+            + (f" [{SEED_ROWS_2000[t]:,}]" if "2000" in name and t in SEED_ROWS_2000 else "")
+            for t, c in counts.items()
+        )
+        print(f"  {name}: {shown}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Scenarios: which people (age, sex, race, smoking, social needs) and which modules.
+
+A scenario never invents demographics: every patient still comes from the world. To reshape the
+population, patient ``i`` draws a target (age band, sex, race) from the scenario's distributions
+and takes the first of its candidate world keys ``OFFSET + i * CANDIDATES + j`` whose world person
+fits — deterministic per patient index, so patient ``i`` is the same in a run of any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hospigen.engine.catalog import load_scenario_data
+from hospigen.engine.spec import ModuleError
+from hospigen.rng import KeyedRandom
+from hospigen.world.population import _draw_age_sex, _race_ethnicity
+
+CANDIDATES = 256
+KEY_OFFSET = 1 << 40  # conditioned populations never share keys with the plain world
+
+
+@dataclass(frozen=True)
+class ModuleUse:
+    """A module a scenario runs, and the share of eligible patients enrolled."""
+
+    name: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario."""
+
+    name: str
+    description: str = ""
+    age_dist: dict[str, float] = field(default_factory=dict)
+    gender_dist: dict[str, float] = field(default_factory=dict)
+    race_dist: dict[str, float] = field(default_factory=dict)
+    smoking: dict[str, float] = field(default_factory=dict)
+    sdoh: dict[str, float] = field(default_factory=dict)
+    modules: tuple[ModuleUse, ...] = ()
+
+    @property
+    def constrained(self) -> bool:
+        """True when the scenario reshapes the world's population."""
+        return bool(self.age_dist or self.gender_dist or self.race_dist)
+
+
+def _bands(age_dist: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    lows, highs, probs = [], [], []
+    for band, p in age_dist.items():
+        lo, _, hi = str(band).partition("-")
+        lows.append(float(lo))
+        highs.append(float(hi) + 1)  # "19-40" includes age 40
+        probs.append(float(p))
+    return np.array([lows, highs]).T, np.array(probs)
+
+
+def _check_dist(name: str, key: str, dist: dict) -> None:
+    total = sum(float(v) for v in dist.values())
+    if dist and abs(total - 1.0) > 0.05:
+        raise ModuleError(f"scenario {name}: {key} sums to {total:.3f}, not 1")
+
+
+def load_scenario(name: str, user_dir: str | None = None) -> Scenario:
+    """Scenario ``name`` from the built-ins or ``user_dir/scenarios``."""
+    data = load_scenario_data(name, user_dir)
+    for key in ("age_dist", "gender_dist", "race_dist"):
+        _check_dist(name, key, data.get(key) or {})
+    if data.get("age_dist") or {}:
+        _bands(data["age_dist"])  # raises on a malformed band
+    uses = []
+    for item in data.get("modules") or []:
+        if isinstance(item, str):
+            uses.append(ModuleUse(item))
+        else:
+            uses.append(ModuleUse(str(item["name"]), float(item.get("probability", 1.0))))
+    return Scenario(
+        name=name,
+        description=str(data.get("description", "")),
+        age_dist=dict(data.get("age_dist") or {}),
+        gender_dist=dict(data.get("gender_dist") or {}),
+        race_dist=dict(data.get("race_dist") or {}),
+        smoking=dict(data.get("smoking_dist") or {}),
+        sdoh=dict(data.get("sdoh") or {}),
+        modules=tuple(uses),
+    )
+
+
+def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
+    """World patient keys for patient numbers ``index`` of this scenario."""
+    index = np.asarray(index, dtype=np.int64)
+    if not scenario.constrained:
+        return index
+    rnd = KeyedRandom(seed, f"scenario/{scenario.name}")
+    world = KeyedRandom(seed, "patient")
+    n = len(index)
+    lo = np.zeros(n)
+    hi = np.full(n, 200.0)
+    if scenario.age_dist:
+        bands, probs = _bands(scenario.age_dist)
+        pick = rnd.choice(index, "age_band", probs)
+        lo, hi = bands[pick, 0], bands[pick, 1]
+    want_f = None
+    if scenario.gender_dist:
+        sexes = list(scenario.gender_dist)
+        want_f = np.array([s in ("F", "female") for s in sexes])[
+            rnd.choice(index, "sex", list(scenario.gender_dist.values()))
+        ]
+    want_race = None
+    if scenario.race_dist:
+        races = np.array(list(scenario.race_dist))
+        want_race = races[rnd.choice(index, "race", list(scenario.race_dist.values()))]
+    chosen = np.full(n, -1, dtype=np.int64)
+    fallback = np.full(n, -1, dtype=np.int64)
+    for j in range(CANDIDATES):
+        todo = np.flatnonzero(chosen < 0)
+        if len(todo) == 0:
+            break
+        cand = KEY_OFFSET + index[todo] * CANDIDATES + j
+        age, female = _draw_age_sex(world, cand)
+        ok = (age >= lo[todo]) & (age < hi[todo])
+        if want_f is not None:
+            ok &= female == want_f[todo]
+        fallback[todo[ok & (fallback[todo] < 0)]] = cand[ok & (fallback[todo] < 0)]
+        if want_race is not None:
+            race, _ = _race_ethnicity(world, cand)
+            ok &= race == want_race[todo]
+        chosen[todo[ok]] = cand[ok]
+    # a rare race/age combination: keep age and sex, relax race; never relax age or sex silently
+    chosen = np.where(chosen < 0, fallback, chosen)
+    if (chosen < 0).any():
+        raise ModuleError(f"scenario {scenario.name}: cannot find people for its age/sex mix")
+    return chosen
