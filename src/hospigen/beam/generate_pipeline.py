@@ -27,6 +27,10 @@ class GenerationConfig:
     as_of: dt.date
     shard_size: int
     states: tuple[str, ...] | None = None
+    scenario: str = "general"
+    modules: tuple[str, ...] = ()
+    years_of_history: float = 10.0
+    modules_dir: str | None = None
 
     @property
     def shard_count(self) -> int:
@@ -50,13 +54,21 @@ def run_generation(config: GenerationConfig, pipeline_args: Sequence[str] = ()) 
         """Build one shard, write its parts, emit the facility ids it references."""
 
         def setup(self) -> None:
+            from hospigen.generate import make_plan
+
             self.world, self.fs, self.root = _open(config)
+            self.plan = make_plan(
+                config.scenario,
+                config.modules,
+                years_of_history=config.years_of_history,
+                modules_dir=config.modules_dir,
+            )
 
         def process(self, shard: int) -> Iterator[list[str]]:
             from hospigen.export.parquet_parts import write_shard
             from hospigen.generate import build_shard, facility_ids_used
 
-            tables = build_shard(self.world, _keys(config, shard))
+            tables = build_shard(self.world, _keys(config, shard), self.plan)
             write_shard(self.fs, self.root, shard, tables)
             yield facility_ids_used(tables).to_pylist()
 
