@@ -1,0 +1,1 @@
+"""Engine-neutral data pipelines (ingest, claims, facilities): the seed pipelines, built properly."""
