@@ -41,7 +41,9 @@ def tables(n_patients: int = 200, per_patient: int = 5, seed: int = 7) -> tuple[
     start_day = np.datetime64(AS_OF) - rnd.integers(keys, "day", 1, 700).astype("timedelta64[D]")
     weekday = (start_day.astype("datetime64[D]").astype(np.int64) - 4) % 7  # 0 = Monday
     office = np.isin(cls, ["wellness", "ambulatory"])
-    start_day = start_day - np.where(office & (weekday >= 5), weekday - 4, 0).astype("timedelta64[D]")
+    start_day = start_day - np.where(office & (weekday >= 5), weekday - 4, 0).astype(
+        "timedelta64[D]"
+    )
     start = start_day.astype("datetime64[us]") + np.timedelta64(9, "h")
     los = np.where(cls == "inpatient", rnd.integers(keys, "los", 1, 6), 0)
     stop = start + (los * 24 + 1).astype("timedelta64[h]")

@@ -39,7 +39,9 @@ def _counts(db: Path) -> tuple[int, int, int]:
     con = duckdb.connect(str(db), read_only=True)
     claims = con.execute("SELECT count(*) FROM claims_events_stream").fetchone()[0]
     errors = con.execute("SELECT count(*) FROM processing_errors").fetchone()[0]
-    distinct = con.execute("SELECT count(DISTINCT claim_id) FROM claims_events_stream").fetchone()[0]
+    distinct = con.execute("SELECT count(DISTINCT claim_id) FROM claims_events_stream").fetchone()[
+        0
+    ]
     con.close()
     return claims, errors, distinct
 

@@ -1,1 +1,1 @@
-"""Engine-neutral data pipelines (ingest, claims, facilities): the seed pipelines, built properly."""
+"""Engine-neutral data pipelines (ingest, claims, facilities): the seed pipelines."""

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (SQL text: long lines read better than split string literals)
 """The processing core: raw message bytes → (valid enriched claims, error rows), per batch.
 
 One implementation of the rules, used by the local runner and the Beam pipeline alike. It is
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 from hospigen.pipelines.claims import rules
 from hospigen.pipelines.claims.schema import (
     CLAIM_STATUSES,
+    CLAIMS_EVENTS_STREAM,
     GENDERS,
     MAX_AGE,
     MAX_AMOUNT,
@@ -29,7 +31,6 @@ from hospigen.pipelines.claims.schema import (
     PLACES_OF_SERVICE,
     PROCESSING_ERRORS,
     REQUIRED,
-    CLAIMS_EVENTS_STREAM,
 )
 
 _LOCAL = threading.local()
@@ -173,11 +174,15 @@ def _build_sql() -> _Sql:
         f"(j_{f.name} IS NOT NULL AND j_{f.name} <> 'null' AND NOT ({_kind_ok(f.name, f.kind)}))"
         for f in present
     )
-    wrong_names = "concat_ws(', ', " + ", ".join(
-        f"CASE WHEN j_{f.name} IS NOT NULL AND j_{f.name} <> 'null' "
-        f"AND NOT ({_kind_ok(f.name, f.kind)}) THEN '{f.name}' END"
-        for f in present
-    ) + ")"
+    wrong_names = (
+        "concat_ws(', ', "
+        + ", ".join(
+            f"CASE WHEN j_{f.name} IS NOT NULL AND j_{f.name} <> 'null' "
+            f"AND NOT ({_kind_ok(f.name, f.kind)}) THEN '{f.name}' END"
+            for f in present
+        )
+        + ")"
+    )
     values = ", ".join(f"{_value(f.name, f.kind)} AS v_{f.name}" for f in fields)
     typed = ", ".join(f"{_parsed(f.name, f.kind)} AS t_{f.name}" for f in fields)
     req = [f for f in fields if f.name in REQUIRED]
@@ -331,7 +336,11 @@ def _empty_claims() -> pa.Table:
 
 
 # errors a hostile row can provoke inside DuckDB's JSON functions (not SQL bugs)
-_DATA_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.OutOfRangeException)
+_DATA_ERRORS = (
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.OutOfRangeException,
+)
 
 
 def _bisect(table: pa.Table, processing_ts: dt.datetime) -> list[Processed]:

@@ -26,7 +26,9 @@ def _amount(codes: list[str], spread: float) -> float:
 
 
 def _upcode(row: dict, u: float) -> None:
-    codes = [_TOP.get(c[:4], c) if c[:4] in _TOP and c != "99238" else c for c in row["procedure_codes"]]
+    codes = [
+        _TOP.get(c[:4], c) if c[:4] in _TOP and c != "99238" else c for c in row["procedure_codes"]
+    ]
     if codes == row["procedure_codes"]:  # no E/M to bump: bill a top office visit instead
         codes = ["99215", *codes]
     spread = row["claim_amount"] / max(_amount(row["procedure_codes"], 1.0), 0.01)
@@ -125,7 +127,11 @@ def inject(claims: pa.Table, seed: int, rates: dict[str, float]) -> pa.Table:
     full = claims.schema.append(pa.field("synthetic_label_is_fraud", pa.int64()))
     full = full.append(pa.field("synthetic_fraud_pattern", pa.string()))
     clean = claims.filter(pa.array(keep))
-    clean = clean.append_column("synthetic_label_is_fraud", pa.array(np.zeros(clean.num_rows, np.int64)))
+    clean = clean.append_column(
+        "synthetic_label_is_fraud", pa.array(np.zeros(clean.num_rows, np.int64))
+    )
     clean = clean.append_column("synthetic_fraud_pattern", pa.nulls(clean.num_rows, pa.string()))
-    parts = [clean.cast(full)] + [pa.Table.from_pylist(x, schema=full) for x in (edited, added) if x]
+    parts = [clean.cast(full)] + [
+        pa.Table.from_pylist(x, schema=full) for x in (edited, added) if x
+    ]
     return pa.concat_tables(parts).sort_by([("_key", "ascending")])

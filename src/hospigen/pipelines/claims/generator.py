@@ -147,7 +147,9 @@ def _ancillary(rnd, keys, enc_class, dx_first, age, long: _Long) -> None:
     cardiac = np.char.startswith(dx_first.astype(str), "I")
     long.add(idx[(acute | office) & cardiac & (u("ecg") < 0.3)], "93000")
     long.add(idx[office & (u("bmp") < 0.2)], "80048")
-    long.add(idx[office & (u("a1c") < 0.3) & np.char.startswith(dx_first.astype(str), "E11")], "83036")
+    long.add(
+        idx[office & (u("a1c") < 0.3) & np.char.startswith(dx_first.astype(str), "E11")], "83036"
+    )
     long.add(idx[well & (age >= 20) & (u("lipid") < 0.5)], "80061")
     long.add(idx[(office | well) & (u("cbc2") < 0.1)], "85027")
 
@@ -229,7 +231,9 @@ def claims_from_tables(
             "service_date": pa.array(start, pa.date32()),
             "submission_date": pa.array(submitted, pa.date32()),
             "claim_status": pa.array(status, pa.string()),
-            "provider_region": _lookup(enc.column("facility_id"), facilities, "facility_id", "state"),
+            "provider_region": _lookup(
+                enc.column("facility_id"), facilities, "facility_id", "state"
+            ),
             "patient_age": pa.array(age, pa.int64()),
             "patient_gender": _lookup(enc.column("patient_id"), patients, "patient_id", "gender"),
             "patient_birth_date": birth,

@@ -36,7 +36,9 @@ class Rule:
 @cache
 def rules() -> dict[str, Rule]:
     """The red-flag rules by name (package data ``rules.csv``)."""
-    return {r["rule"]: Rule(r["rule"], float(r["weight"]), r["description"]) for r in _rows("rules.csv")}
+    return {
+        r["rule"]: Rule(r["rule"], float(r["weight"]), r["description"]) for r in _rows("rules.csv")
+    }
 
 
 @cache
@@ -102,7 +104,9 @@ def rule_sql() -> dict[str, str]:
         "age_sex_conflict": _age_sex_sql(),
         "unbundling": unbundled,
         "upcoding": f"({top_em}) AND coalesce(len(diagnosis_codes), 0) <= 1",
-        "outlier_amount": f"expected_amount > 0 AND claim_amount > {OUTLIER_RATIO} * expected_amount",
+        "outlier_amount": (
+            f"expected_amount > 0 AND claim_amount > {OUTLIER_RATIO} * expected_amount"
+        ),
         "weekend_office_visit": "place_of_service = 'Office' AND isodow(service_date) >= 6",
         "late_submission": "days_to_submission > 60",
         "high_amount": "claim_amount > 5000",

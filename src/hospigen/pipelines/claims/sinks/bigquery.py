@@ -22,7 +22,10 @@ _BQ = {
     pa.timestamp("us", tz="UTC"): "TIMESTAMP",
     pa.list_(pa.string()): "ARRAY<STRING>",
 }
-_PARTITION = {"claims_events_stream": "processing_timestamp", "processing_errors": "error_timestamp"}
+_PARTITION = {
+    "claims_events_stream": "processing_timestamp",
+    "processing_errors": "error_timestamp",
+}
 _IDENT = re.compile(r"^[A-Za-z0-9_-]{1,1024}$")
 
 
@@ -39,9 +42,10 @@ def ddl(project: str, dataset: str) -> str:
         ("claims_events_stream", CLAIMS_EVENTS_STREAM),
         ("processing_errors", PROCESSING_ERRORS),
     ):
+        # ARRAY columns cannot be NOT NULL in BigQuery (an empty array is their "null")
+        required = lambda f: not f.nullable and not _BQ[f.type].startswith("ARRAY")  # noqa: E731
         cols = ",\n  ".join(
-            f"{f.name} {_BQ[f.type]}{'' if f.nullable or _BQ[f.type].startswith('ARRAY') else ' NOT NULL'}"
-            for f in schema
+            f"{f.name} {_BQ[f.type]}{' NOT NULL' if required(f) else ''}" for f in schema
         )
         table = f"`{_check(project, 'project')}.{_check(dataset, 'dataset')}.{name}`"
         out.append(

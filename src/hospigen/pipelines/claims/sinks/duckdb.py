@@ -6,6 +6,7 @@ killed at any instant resumes exactly where its last commit ended: nothing lost,
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import duckdb
@@ -91,7 +92,9 @@ class DuckDBSink:
         try:
             landed, dups = apply_history(con, claims, "claims_events_stream")
             con.register("_claims", landed.drop_columns(["_seq", "_raw"]))
-            con.register("_errors", pa.concat_tables([errors, dups]).sort_by("_seq").drop_columns(["_seq"]))
+            con.register(
+                "_errors", pa.concat_tables([errors, dups]).sort_by("_seq").drop_columns(["_seq"])
+            )
             con.execute("INSERT INTO claims_events_stream BY NAME SELECT * FROM _claims")
             con.execute("INSERT INTO processing_errors BY NAME SELECT * FROM _errors")
             if position is not None:
@@ -108,10 +111,8 @@ class DuckDBSink:
             raise
         finally:
             for view in ("_claims", "_errors", "_ids"):
-                try:
+                with contextlib.suppress(duckdb.Error):
                     con.unregister(view)
-                except duckdb.Error:
-                    pass
         return landed.num_rows, errors.num_rows, dups.num_rows
 
     def counts(self) -> dict[str, int]:
