@@ -1,0 +1,1 @@
+"""Claims streaming ETL: generate → stream → parse → validate → enrich → claims + errors."""

@@ -1,0 +1,89 @@
+"""Processing core: the bad-input corpus, random bytes, determinism of the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hospigen.pipelines.claims.core import process_batch
+from hospigen.pipelines.claims.messages import INVALID_KINDS
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "claims"
+TS = dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _lines(name: str) -> list[bytes]:
+    return (CASES / name).read_bytes().split(b"\n")[:-1]
+
+
+def test_every_bad_input_kind_lands_in_errors_with_its_code():
+    for kind, code in INVALID_KINDS.items():
+        lines = _lines(f"{kind}.ndjson")
+        out = process_batch(lines, TS)
+        assert out.claims.num_rows == 0, kind
+        assert out.errors.column("error_code").to_pylist() == [code] * len(lines), kind
+        assert out.errors.column("raw_message").to_pylist() == lines  # raw bytes kept
+        assert all(out.errors.column("error").to_pylist())
+        assert set(out.errors.column("error_timestamp").to_pylist()) == {TS}
+
+
+def test_valid_corpus_is_accepted_with_real_nulls_and_scores():
+    lines = _lines("valid.ndjson")
+    out = process_batch(lines, TS)
+    assert out.errors.num_rows == 0
+    assert out.claims.num_rows == len(lines)
+    notes = out.claims.column("notes")
+    assert notes.null_count == len(lines)  # JSON null stays NULL, never the string "None"
+    scores = out.claims.column("fraud_risk_score").to_pylist()
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert out.claims.column("days_to_submission").null_count == 0
+
+
+def test_null_optional_fields_are_not_errors():
+    line = _lines("valid.ndjson")[0]
+    for field in (b"patient_age", b"provider_region", b"place_of_service", b"patient_gender"):
+        import orjson
+
+        obj = orjson.loads(line)
+        obj[field.decode()] = None
+        out = process_batch([orjson.dumps(obj)], TS)
+        assert out.claims.num_rows == 1, field
+        assert out.claims.column("fraud_risk_score")[0].as_py() is not None
+
+
+def test_rules_explain_the_score():
+    import orjson
+
+    obj = orjson.loads(_lines("valid.ndjson")[0])
+    obj.update(procedure_codes=["80053", "80048"], patient_death_date="2000-01-01")
+    out = process_batch([orjson.dumps(obj)], TS)
+    reasons = out.claims.column("fraud_reasons")[0].as_py()
+    assert {"unbundling", "services_after_death"} <= set(reasons)
+    assert out.claims.column("high_risk_flag")[0].as_py() is True
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.binary(max_size=200), min_size=1, max_size=30))
+def test_random_bytes_never_crash_and_are_all_accounted(payloads):
+    out = process_batch(pa.array(payloads, pa.binary()), TS)
+    assert out.claims.num_rows + out.errors.num_rows == len(payloads)
+    seqs = sorted(out.claims.column("_seq").to_pylist() + out.errors.column("_seq").to_pylist())
+    assert seqs == list(range(len(payloads)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["claim_id", "patient_id", "claim_amount", "service_date", "x"]),
+        st.one_of(st.none(), st.integers(), st.floats(allow_nan=False), st.text(), st.booleans()),
+    )
+)
+def test_random_objects_never_crash(obj):
+    import json  # stdlib: unlike orjson it writes integers beyond 64 bits, which must not crash
+
+    out = process_batch([json.dumps(obj).encode()], TS)
+    assert out.claims.num_rows + out.errors.num_rows == 1
