@@ -21,9 +21,11 @@ run: $(STAMP)
 	$(BIN)/hospigen generate --num-records 1000 --seed 7 --as-of 2025-01-01 --output-dir output/quickstart
 
 test: $(STAMP)
+	sh scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
+	sh scripts/system-deps.sh
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP)
