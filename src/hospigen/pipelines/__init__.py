@@ -1,0 +1,1 @@
+"""The seed pipelines (ingest, claims, facilities): engine-neutral stages over hospigen tables."""
