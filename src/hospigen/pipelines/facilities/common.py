@@ -10,10 +10,17 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from hospigen.errors import HospigenError
 from hospigen.pipelines.facilities.reader import Loaded
 from hospigen.pipelines.facilities.storage import Location
 
 EXIT_SKIPPED = 4  # some records were malformed (skipped) or had unreadable values
+
+
+class RecordsSkipped(HospigenError):
+    """The stage finished, but some input records were skipped or had unreadable values."""
+
+    exit_code = EXIT_SKIPPED
 
 
 def connect() -> duckdb.DuckDBPyConnection:

@@ -57,9 +57,10 @@ def state_counts_sql(today: dt.date, dialect: str = "duckdb", table: str | None 
     return tree.sql(dialect, pretty=True)
 
 
-def output_prefix(bucket: str, key: str, today: dt.date) -> str:
-    """``exports/state_counts/<bucket>/<url-encoded key>/<YYYY-MM-DD>``."""
-    return f"{EXPORT_PREFIX}/{quote(bucket, safe='')}/{quote(key, safe='')}/{today.isoformat()}"
+def output_prefix(bucket: str, key: str, today: dt.date, base: str = EXPORT_PREFIX) -> str:
+    """``<base>/<bucket>/<url-encoded key>/<YYYY-MM-DD>`` (base: ``exports/state_counts``)."""
+    parts = [quote(bucket, safe=""), quote(key, safe=""), today.isoformat()]
+    return "/".join([base, *parts] if base else parts)
 
 
 def run_id(bucket: str, key: str, checksum: str, today: dt.date) -> str:
@@ -77,9 +78,9 @@ def render_csv(rows: list[tuple[str, int]]) -> bytes:
 
 
 def write_outputs(dest: Location, bucket: str, key: str, today: dt.date, checksum: str,
-                  rows: list[tuple[str, int]]) -> list[str]:  # fmt: skip
+                  rows: list[tuple[str, int]], base: str = EXPORT_PREFIX) -> list[str]:  # fmt: skip
     """Write ``000000``, ``manifest`` then ``marker.json``; returns their URLs."""
-    prefix = output_prefix(bucket, key, today)
+    prefix = output_prefix(bucket, key, today, base)
     data_url = dest.write_bytes(f"{prefix}/000000", render_csv(rows))
     listed = data_url if dest.scheme != "file" else f"{prefix}/000000"  # no machine paths
     manifest = dest.write_bytes(f"{prefix}/manifest", (listed + "\n").encode())

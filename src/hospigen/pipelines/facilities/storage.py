@@ -143,6 +143,14 @@ class Location:
         return target if self.scheme == "file" else f"{self.scheme}://{target}"
 
 
+def overlaps(a: Location, b: Location) -> bool:
+    """True when one location lies inside the other (same filesystem)."""
+    if a.scheme != b.scheme:
+        return False
+    x, y = a.root.rstrip("/") + "/", b.root.rstrip("/") + "/"
+    return x.startswith(y) or y.startswith(x)
+
+
 def resolve(url: str | Path) -> Location:
     """A :class:`Location` for a local folder, ``s3://bucket/prefix`` or ``gs://bucket/prefix``."""
     text = str(url)
