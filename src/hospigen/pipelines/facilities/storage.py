@@ -88,6 +88,7 @@ class Location:
 
     def files(self, pattern: str | None = None) -> list[str]:
         """Keys of the files below the root (recursive, sorted), optionally matching a regex."""
+        self.fs.invalidate_cache()  # object-store listings are cached; we want the truth
         if not self.fs.exists(self.root):
             return []
         if self.fs.isfile(self.root):
