@@ -45,7 +45,7 @@ def generated(tmp_path):
 @pytest.mark.parametrize("data", ["sample", "generated"])
 def test_seed_script_matches_our_metrics(tmp_path, sample_dir, generated, data):
     data_dir = sample_dir if data == "sample" else generated
-    lake, rewrite = _lake(tmp_path, data_dir)
+    _, rewrite = _lake(tmp_path, data_dir)
     results = athena.run_script(SEED_SQL, rewrite)
     assert [r.kind for r in results] == ["database", "use", "external_table", "select", "ctas"]
     selected = sorted(tuple(r.values()) for r in results[3].rows.to_pylist())
@@ -59,14 +59,14 @@ def test_seed_script_matches_our_metrics(tmp_path, sample_dir, generated, data):
 
 
 def test_ctas_refuses_a_non_empty_location(tmp_path, sample_dir):
-    lake, rewrite = _lake(tmp_path, sample_dir)
+    _, rewrite = _lake(tmp_path, sample_dir)
     athena.run_script(SEED_SQL, rewrite)
     with pytest.raises(Exception, match="HIVE_PATH_ALREADY_EXISTS"):
         athena.run_script(SEED_SQL, rewrite)
 
 
 def test_transpiled_text_snapshot(tmp_path, sample_dir):
-    lake, rewrite = _lake(tmp_path, sample_dir)
+    _, rewrite = _lake(tmp_path, sample_dir)
     text = athena.transpiled(athena.run_script(SEED_SQL, rewrite), "<location>")
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.write_text(text)
@@ -82,7 +82,7 @@ def test_schema_comes_from_the_ddl_and_matches_the_seed():
 
 
 def test_state_counts_sql_runs_on_duckdb_for_the_sample(tmp_path, sample_dir):
-    lake, rewrite = _lake(tmp_path, sample_dir)
+    _, rewrite = _lake(tmp_path, sample_dir)
     con = duckdb.connect()
     athena.run_script(SEED_SQL.split("WITH acc_min")[0], rewrite, con)  # DDL only
     rows = con.execute(state_counts_sql(dt.date(2025, 8, 11))).fetchall()

@@ -55,7 +55,7 @@ def test_concatenated_with_a_broken_record_keeps_the_rest():
 def test_broken_array_element_is_reported_with_its_line(tmp_path):
     body = b'[\n  {"facility_id": "A"},\n  {"facility_id": "B",, },\n  {"facility_id": "C"}\n]\n'
     (tmp_path / "a.json").write_bytes(body)
-    loaded, rows, issues = _rows(tmp_path, "a.json")
+    _, rows, issues = _rows(tmp_path, "a.json")
     assert [r[0] for r in rows] == ["A", "C"] and issues == [(3, "invalid_json")]
 
 
@@ -67,5 +67,5 @@ def test_ndjson_lines_are_numbered_from_one():
 
 def test_invalid_utf8_is_a_malformed_line_not_a_crash(tmp_path):
     (tmp_path / "u.ndjson").write_bytes(SAMPLE + b'{"facility_id": "X\xff\xfe", "services": [}\n')
-    loaded, rows, issues = _rows(tmp_path, "u.ndjson")
+    _, rows, issues = _rows(tmp_path, "u.ndjson")
     assert len(rows) == 3 and issues == [(4, "invalid_json")]

@@ -33,7 +33,10 @@ def test_metrics_of_the_sample(cli, sample_dir, tmp_path):
 def test_metrics_rerun_gets_a_new_run_folder(cli, sample_dir, tmp_path):
     out = tmp_path / "out"
     for _ in range(2):
-        assert cli("facilities", "metrics", "-i", sample_dir, "-o", out, "--today", TODAY).exit_code == 0
+        assert (
+            cli("facilities", "metrics", "-i", sample_dir, "-o", out, "--today", TODAY).exit_code
+            == 0
+        )
     runs = sorted(p.name for p in (out / "results/facility_metrics").iterdir())
     assert runs == ["run_2025_08_11_1", "run_2025_08_11_2"]
     first, second = (out / "results/facility_metrics" / r for r in runs)
@@ -63,7 +66,9 @@ def test_expiring_window_is_today_plus_round_months_times_30_5(cli, tmp_path):
     (folder / "x.ndjson").write_bytes(b"\n".join(orjson.dumps(r) for r in recs))
     out = tmp_path / "out"
     assert cli("facilities", "expiring", "-i", folder, "-o", out, "--today", TODAY).exit_code == 0
-    kept = [orjson.loads(x)["facility_id"] for x in (out / "x_filtered.ndjson").read_bytes().split()]
+    kept = [
+        orjson.loads(x)["facility_id"] for x in (out / "x_filtered.ndjson").read_bytes().split()
+    ]
     assert kept == ["F0", "F183"]
 
 
@@ -120,7 +125,10 @@ def test_malformed_lines_and_bad_dates_are_counted_not_fatal(cli, tmp_path):
         ("FAC00004", None),
         ("FAC00005", None),
     ]
-    issues = [orjson.loads(x) for x in (out / "issues/metrics/run_2025_08_11_1.ndjson").read_bytes().splitlines()]
+    issues = [
+        orjson.loads(x)
+        for x in (out / "issues/metrics/run_2025_08_11_1.ndjson").read_bytes().splitlines()
+    ]
     assert [(i["line"], i["code"]) for i in issues] == [
         (2, "invalid_json"), (3, "invalid_json"), (5, "not_an_object"),
         (6, "missing_facility_id"), (7, "invalid_date"), (8, "invalid_date"),

@@ -14,7 +14,9 @@ import typer
 
 from hospigen.cli.common import console, parse_date, progress_bar
 
-app = typer.Typer(help="Facility metrics pipeline (seed 004): export, metrics, expiring, on-upload.")
+app = typer.Typer(
+    help="Facility metrics pipeline (seed 004): export, metrics, expiring, on-upload."
+)
 
 INPUT = typer.Option("data", "--input", "-i", help="Folder, s3://bucket/prefix or gs://…")
 OUTPUT = typer.Option("out", "--output", "-o", help="Folder, s3://bucket/prefix or gs://…")
@@ -82,7 +84,9 @@ def expiring_command(
     from hospigen.pipelines.facilities.storage import resolve
 
     result = run_expiring(resolve(input), resolve(output), months, parse_date(today, "--today"))
-    console.print(f"kept {result.details['kept']:,} facilities (expiring by {result.details['until']})")
+    console.print(
+        f"kept {result.details['kept']:,} facilities (expiring by {result.details['until']})"
+    )
     _finish(result)
 
 

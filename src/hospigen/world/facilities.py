@@ -132,9 +132,7 @@ def _labs(rnd: KeyedRandom, keys: np.ndarray, types: np.ndarray) -> pa.ListArray
     return _list_array(chosen, labs)
 
 
-def _accreditations(
-    rnd: KeyedRandom, keys: np.ndarray, as_of: dt.date
-) -> pa.ListArray:
+def _accreditations(rnd: KeyedRandom, keys: np.ndarray, as_of: dt.date) -> pa.ListArray:
     """0–2 accreditations from distinct bodies; some lapsed, most valid for up to three years."""
     n = np.floor(rnd.uniform(keys, "accreditations/n") * 3).astype(np.int64)
     allowed = np.ones((len(keys), len(ACCREDITATION_BODIES)), dtype=bool)

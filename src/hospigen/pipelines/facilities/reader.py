@@ -203,18 +203,17 @@ def load(
                 "raw": recs.texts,
             })
         )  # fmt: skip
-    lines = (
-        pa.concat_tables(tables)
-        if tables
-        else pa.table({"file": pa.array([], pa.string()), "line": pa.array([], pa.int64()),
-                       "raw": pa.array([], pa.large_string())})  # fmt: skip
-    )
+    empty = pa.table({"file": pa.array([], pa.string()), "line": pa.array([], pa.int64()),
+                      "raw": pa.array([], pa.large_string())})  # fmt: skip
+    lines = pa.concat_tables(tables) if tables else empty
     lines = lines.append_column("_row", pa.array(np.arange(lines.num_rows, dtype=np.int64)))
     con.register("facility_lines", lines)
     con.register("facility_issues_pre", pa.Table.from_pylist(pre_issues, schema=ISSUE_SCHEMA))
     con.execute(_CHECKED)
     con.execute(_CLASSIFY)
-    names = None if columns is None else ["facility_id", *[c for c in columns if c != "facility_id"]]
+    names = (
+        None if columns is None else ["facility_id", *[c for c in columns if c != "facility_id"]]
+    )
     con.execute(_PARSE, {"structure": transform_structure(names)})
     malformed = scalar(con, "SELECT count(*) FROM facility_issues")
     bad_values = 0

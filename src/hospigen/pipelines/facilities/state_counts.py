@@ -54,7 +54,7 @@ def state_counts_sql(today: dt.date, dialect: str = "duckdb", table: str | None 
     if source_url:
         path = exp.column(exp.to_identifier("$path", quoted=True), table="r")
         tree = tree.where(exp.EQ(this=path, expression=exp.Literal.string(source_url)))
-    return tree.sql(dialect, pretty=True)
+    return tree.sql(dialect, pretty=True, comments=False)
 
 
 def output_prefix(bucket: str, key: str, today: dt.date, base: str = EXPORT_PREFIX) -> str:
@@ -105,9 +105,8 @@ def run_state_counts(source: Location, key: str, dest: Location, today: dt.date)
     rows = [(s, int(n)) for s, n in con.execute(state_counts_sql(today)).fetchall()]
     checksum = source.checksum(key)
     result = StageResult("on-upload", loaded, details={"states": len(rows)})
-    result.outputs = write_outputs(dest, source.bucket, key, today, checksum, rows)
-    result.details["run_id"] = run_id(source.bucket, key, checksum, today)
-    result.issues_report = write_issues(
-        con, dest, "on-upload", result.details["run_id"]
-    )
+    full_key = source.object_key(key)  # the event's key: relative to the bucket, not the prefix
+    result.outputs = write_outputs(dest, source.bucket, full_key, today, checksum, rows)
+    result.details["run_id"] = run_id(source.bucket, full_key, checksum, today)
+    result.issues_report = write_issues(con, dest, "on-upload", result.details["run_id"])
     return result

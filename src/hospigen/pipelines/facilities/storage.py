@@ -78,6 +78,12 @@ class Location:
         """The bucket (object stores) or the folder's name (local)."""
         return self.root.split("/")[0] if self.scheme != "file" else Path(self.root).name
 
+    def object_key(self, key: str) -> str:
+        """``key`` as seen inside the bucket (object stores) or the folder (local)."""
+        if self.scheme == "file" or "/" not in self.root:
+            return safe_key(key)
+        return f"{self.root.split('/', 1)[1]}/{safe_key(key)}"
+
     def path(self, key: str = "") -> str:
         """Filesystem path of ``key`` below the root (checked)."""
         return posixpath.join(self.root, safe_key(key)) if key else self.root

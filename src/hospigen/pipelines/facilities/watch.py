@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from hospigen.errors import UsageError
 from hospigen.pipelines.facilities.common import StageResult
 from hospigen.pipelines.facilities.reader import INPUT_PATTERN
 from hospigen.pipelines.facilities.state_counts import run_state_counts
-from hospigen.errors import UsageError
 from hospigen.pipelines.facilities.storage import Location, overlaps
 
 STATE_KEY = "exports/state_counts/_watch/watch-state.json"
