@@ -10,22 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import posixpath
 
+import pyarrow as pa
+
 from hospigen.errors import UsageError
 from hospigen.pipelines.facilities.common import StageResult, add_months, connect, write_issues
 from hospigen.pipelines.facilities.reader import load
 from hospigen.pipelines.facilities.storage import Location
 
 KEEP_SQL = """
-CREATE OR REPLACE TEMP TABLE kept AS
-SELECT _row, _file FROM facilities_raw
+SELECT _row FROM facilities_raw
 WHERE len(list_filter(accreditations,
                       lambda a: TRY_CAST(a.valid_until AS DATE) BETWEEN $today AND $until)) > 0
+ORDER BY _row
 """
 
+# json() minifies: pretty-printed input records become one NDJSON line each, fields kept
 OUTPUT_SQL = """
-SELECT coalesce(string_agg(json(l.raw), chr(10) ORDER BY l._row) || chr(10), '')
-FROM facility_lines l JOIN kept k USING (_row)
-WHERE l.file = $file
+SELECT coalesce(string_agg(json(raw), chr(10) ORDER BY _row) || chr(10), '')
+FROM facility_kept WHERE file_no = $file_no
 """
 
 
@@ -45,12 +47,14 @@ def run_expiring(
     con = connect()
     loaded = load(con, source, keys=keys, columns=["accreditations"])
     until = add_months(today, months)
-    con.execute(KEEP_SQL, {"today": today, "until": until})
+    kept_rows = con.execute(KEEP_SQL, {"today": today, "until": until}).fetchnumpy()["_row"]
+    # the kept records' raw texts, taken from the Arrow lines (no second scan of the input)
+    con.register("facility_kept", loaded.lines.take(pa.array(kept_rows, pa.int64())))
     result = StageResult("expiring", loaded, details={"until": until.isoformat()})
     kept = 0
-    for key in loaded.files:
+    for file_no, key in enumerate(loaded.files):
         name = key or source.root.rsplit("/", 1)[-1]
-        body = con.execute(OUTPUT_SQL, {"file": name}).fetchall()[0][0]
+        body = con.execute(OUTPUT_SQL, {"file_no": file_no}).fetchall()[0][0]
         kept += body.count("\n")
         result.outputs.append(dest.write_bytes(filtered_key(name), body.encode()))
     result.details["kept"] = kept
