@@ -88,3 +88,15 @@ def test_state_counts_sql_runs_on_duckdb_for_the_sample(tmp_path, sample_dir):
     rows = con.execute(state_counts_sql(dt.date(2025, 8, 11))).fetchall()
     assert rows == [("FL", 1), ("TX", 1)]
     assert con.execute(state_counts_sql(dt.date(2027, 1, 1))).fetchall() == []
+
+
+def test_packaged_state_counts_equal_the_seed_unnest_query(tmp_path, generated):
+    """Our filter() form and the seed's CROSS JOIN UNNEST form count the same facilities."""
+    _, rewrite = _lake(tmp_path, generated)
+    con = duckdb.connect()
+    athena.run_script(SEED_SQL.split("WITH acc_min")[0], rewrite, con)
+    seed = (CASES / "seed_stage3_inner.athena.sql").read_text()
+    seed_rows = athena.run_script(seed.replace("current_date", "DATE '2025-08-11'"), rewrite, con)
+    expected = sorted(tuple(r.values()) for r in seed_rows[0].rows.to_pylist())
+    ours = con.execute(state_counts_sql(dt.date(2025, 8, 11))).fetchall()
+    assert ours == expected and len(ours) > 10

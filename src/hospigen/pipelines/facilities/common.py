@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import orjson
@@ -71,8 +69,9 @@ def write_issues(
 
 def copy_to(con: duckdb.DuckDBPyConnection, query: str, dest: Location, key: str, options: str,
             params: dict | None = None) -> str:  # fmt: skip
-    """``COPY (query) TO`` a local temp file, then place it at ``key`` atomically."""
-    with tempfile.TemporaryDirectory(prefix="hospigen-") as tmp:
-        local = Path(tmp) / "out"
-        con.execute(f"COPY ({query}) TO '{local}' ({options})", params)
-        return dest.put_file(local, key)
+    """``COPY (query) TO`` ``key`` of ``dest``, published atomically; returns its URL."""
+    with dest.staged(key) as local:
+        # the path is ours (a temp name), never user text; quotes are doubled all the same
+        target = str(local).replace("'", "''")
+        con.execute(f"COPY ({query}) TO '{target}' ({options})", params)
+    return dest.url_of(key)

@@ -13,6 +13,8 @@ import os
 import posixpath
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,6 +148,31 @@ class Location:
         else:
             self.fs.pipe_file(target, data)  # one PUT: visible only when complete
         return self.url_of(key)
+
+    @contextmanager
+    def staged(self, key: str) -> Iterator[Path]:
+        """A local path to write ``key`` into; published atomically when the block succeeds.
+
+        Local folders get a hidden temp file beside the target (then ``os.replace``, no copy);
+        object stores get a temp file that is uploaded in one PUT.
+        """
+        target = self.path(key)
+        if self.scheme == "file":
+            folder = os.path.dirname(target)
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+            os.close(fd)
+            os.unlink(tmp)  # writers such as DuckDB's COPY want to create the file themselves
+            try:
+                yield Path(tmp)
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            with tempfile.TemporaryDirectory(prefix="hospigen-") as tmp:
+                yield Path(tmp, "part")
+                self.fs.put_file(str(Path(tmp, "part")), target)
 
     def put_file(self, local: str | Path, key: str) -> str:
         """Copy the local file ``local`` to ``key`` atomically; returns the key's URL."""
