@@ -23,14 +23,24 @@ OUTPUT = typer.Option("out", "--output", "-o", help="Folder, s3://bucket/prefix 
 TODAY = typer.Option(None, "--today", help="Reference date YYYY-MM-DD (default: today, UTC).")
 
 
+def _show(url: str | None) -> str:
+    """A local path relative to the working folder when it lies below it (shorter output)."""
+    import os
+
+    if url and "://" not in url and os.path.isabs(url):
+        rel = os.path.relpath(url)
+        return url if rel.startswith("..") else rel
+    return str(url)
+
+
 def _finish(result) -> None:
     """Print what a stage did and exit with its status."""
     for url in result.outputs:
-        console.print(f"wrote {url}")
+        console.print(f"wrote {_show(url)}")
     from hospigen.pipelines.facilities.common import RecordsSkipped
 
     if result.exit_code:
-        raise RecordsSkipped(f"{result.summary()}; issues in {result.issues_report}")
+        raise RecordsSkipped(f"{result.summary()}; issues in {_show(result.issues_report)}")
     console.print(result.summary())
 
 
@@ -60,7 +70,7 @@ def export_command(
         table = facilities_table(seed, date, count)
         advance(count)
     url = export_facilities(table, resolve(folder or "."), name, fmt)
-    console.print(f"wrote {count:,} facilities to {url}")
+    console.print(f"wrote {count:,} facilities to {_show(url)}")
 
 
 @app.command("metrics")
@@ -122,7 +132,7 @@ def watch_command(
     def on_event(result) -> None:
         nonlocal worst
         worst = max(worst, result.exit_code)
-        console.print(f"{result.loaded.files[0]}: {result.summary()} → {result.outputs[0]}")
+        console.print(f"{result.loaded.files[0]}: {result.summary()} → {_show(result.outputs[0])}")
 
     report = watch(
         resolve(folder), resolve(output), lambda: parse_date(today, "--today"),
@@ -162,9 +172,9 @@ def athena_sql_command(
 
     for result in run_script(script.read_text(), rewrite):
         if result.rows is not None:
-            console.print(_table(result.rows))
+            typer.echo(_table(result.rows))
         elif result.location:
-            console.print(f"wrote {result.location}")
+            console.print(f"wrote {_show(result.location)}")
 
 
 def _table(rows) -> str:
