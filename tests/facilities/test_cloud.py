@@ -101,3 +101,26 @@ def test_on_upload_on_gcs(cli, gcs):
     assert marker["source"] == "medlaunch/data/data.json" and marker["status"] == "succeeded"
     loc = resolve("gs://medlaunch/data")
     assert loc.files() == ["data.json"] and dt.date.fromisoformat(marker["date"])
+
+
+def test_seed_athena_script_runs_unchanged_against_moto_s3(cli, s3):
+    """LOCATION 's3://medlaunch/data/' is read through s3fs registered in DuckDB."""
+    s3.put_object(Bucket="medlaunch", Key="data/data.json", Body=SAMPLE)
+    result = cli("facilities", "athena-sql", CASES / "seed_stage1.athena.sql")
+    assert result.exit_code == 0, result.stderr
+    assert "FAC67890,Lakeside Medical Center,320,4,2025-12-31" in result.stdout
+    key = "results/facility_metrics/run_YYYY_MM_DD_1/part-00000.parquet"
+    assert _body(s3, key)[:4] == b"PAR1"
+
+
+def test_external_table_over_gcs(gcs):
+    import gcsfs
+
+    from hospigen.pipelines.facilities.athena import create_external_table
+
+    fs = gcsfs.GCSFileSystem(endpoint_url=gcs, token="anon", skip_instance_cache=True)
+    fs.pipe_file("medlaunch/ext/data.json", SAMPLE)
+    con = duckdb.connect()
+    create_external_table(con, resolve("gs://medlaunch/ext"))
+    rows = con.execute("SELECT facility_id, location.state FROM facilities_raw ORDER BY 1")
+    assert rows.fetchall() == [("FAC12345", "TX"), ("FAC54321", "CA"), ("FAC67890", "FL")]

@@ -128,6 +128,14 @@ def _run_one(
     raise UsageError(f"unsupported statement: {statement.sql('athena')[:60]}…")
 
 
+def create_external_table(con: duckdb.DuckDBPyConnection, where: Location) -> str:
+    """Create the view ``facilities_raw`` over the JSON files at ``where`` (packaged seed DDL)."""
+    from hospigen.pipelines.facilities.schema import sql_text
+
+    result = run_script(sql_text("facilities_raw.athena.sql"), lambda _url: where, con)
+    return result[0].duckdb_sql
+
+
 def transpiled(results: list[StatementResult], location_text: str | None = None) -> str:
     """The DuckDB text of a script run (for snapshots); file lists are replaced by a marker."""
     import re
