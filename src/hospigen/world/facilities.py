@@ -48,51 +48,111 @@ LAB_NAMES = ("Core Laboratory", "Hematology Lab", "Microbiology Lab", "Pathology
 LAB_CERTIFICATIONS = ("CLIA", "CAP", "ISO 15189", "COLA")
 ACCREDITATION_BODIES = (("Joint Commission", "JC"), ("NCQA", "NCQA"), ("DNV", "DNV"),
                         ("AAAHC", "AAAHC"), ("CARF", "CARF"))  # fmt: skip
+_LAB_HEAVY = ("hospital", "laboratory")
 
 
-def _pick_subset(g: np.random.Generator, items: tuple[str, ...], low: int, high: int) -> list[str]:
-    n = int(g.integers(low, min(high, len(items)) + 1))
-    return [items[i] for i in sorted(g.choice(len(items), n, replace=False))]
+_RANK_BITS = 16  # each 64-bit draw ranks four items
 
 
-def _nested_columns(
-    rnd: KeyedRandom, keys: np.ndarray, types: np.ndarray, as_of: dt.date
-) -> tuple[list, list, list]:
-    """Services, labs and accreditations: small ragged lists, drawn per facility.
+def _ranked_subsets(
+    rnd: KeyedRandom, keys: np.ndarray, draw: str, allowed: np.ndarray, n: np.ndarray
+) -> np.ndarray:
+    """Pick ``n[i]`` of the allowed items of row ``i`` uniformly without replacement.
 
-    The catalogue has a few thousand rows, so a per-facility loop here costs milliseconds;
-    bulk facility exports (1M rows) use :func:`hospigen.world.facilities.facility_records`.
+    ``allowed`` is a (rows × items) mask; the result is a mask of the same shape whose row ``i``
+    has ``min(n[i], allowed[i].sum())`` chosen items. Each item gets a random 16-bit score from
+    the row's keyed stream (four scores per 64-bit draw) and the lowest scores win; ties go to
+    the lower item, so the pick is a pure function of the key. Vectorised: no per-row loop.
     """
-    services, labs, accreditations = [], [], []
-    for key, t in zip(keys.tolist(), types.tolist(), strict=True):
-        g = rnd.generator(key, "nested")
-        kind = FACILITY_TYPES[t][0]
-        services.append(_pick_subset(g, SERVICES[kind], 2, 8))
-        n_labs = (
-            int(g.integers(1, 4)) if kind in ("hospital", "laboratory") else int(g.integers(0, 2))
-        )
-        labs.append(
-            [
-                {
-                    "lab_name": LAB_NAMES[i],
-                    "certifications": _pick_subset(g, LAB_CERTIFICATIONS, 1, 3),
-                }
-                for i in sorted(g.choice(len(LAB_NAMES), n_labs, replace=False))
-            ]
-        )
-        acc = []
-        for i in sorted(g.choice(len(ACCREDITATION_BODIES), int(g.integers(0, 3)), replace=False)):
-            body, prefix = ACCREDITATION_BODIES[i]
-            days = int(g.integers(-400, 1100))  # some lapsed, most valid for up to three years
-            acc.append(
-                {
-                    "accreditation_body": body,
-                    "accreditation_id": f"{prefix}{int(g.integers(1000, 99999))}",
-                    "valid_until": as_of + dt.timedelta(days=days),
-                }
-            )
-        accreditations.append(acc)
-    return services, labs, accreditations
+    rows, items = allowed.shape
+    score = np.empty((rows, items), dtype=np.uint32)
+    mask16 = np.uint64((1 << _RANK_BITS) - 1)
+    for j in range(0, items, 4):
+        word = rnd.bits(keys, f"{draw}/{j // 4}")
+        for k in range(j, min(items, j + 4)):
+            score[:, k] = (word >> np.uint64(_RANK_BITS * (k - j))) & mask16
+    # unique scores per row (item index in the low bits); disallowed items sort last
+    score = (score << np.uint32(5)) | np.arange(items, dtype=np.uint32)
+    score[~allowed] = np.uint32(0xFFFFFFFF)
+    ordered = np.sort(score, axis=1)
+    take = np.clip(n, 0, items) - 1
+    threshold = np.where(take >= 0, ordered[np.arange(rows), np.maximum(take, 0)], 0)
+    return (score <= threshold[:, None]) & (take >= 0)[:, None] & allowed
+
+
+def _list_array(mask: np.ndarray, values: pa.Array) -> pa.ListArray:
+    """A list per row of ``mask`` holding the chosen ``values`` rows, in flattened order."""
+    counts = mask.sum(axis=1)
+    offsets = np.zeros(len(counts) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def _type_items(table: dict[str, tuple[str, ...]]) -> tuple[list[str], np.ndarray]:
+    """The union of per-type item lists, and a (types × items) mask of which type offers what."""
+    names = sorted({item for items in table.values() for item in items})
+    allowed = np.zeros((len(FACILITY_TYPES), len(names)), dtype=bool)
+    for t, spec in enumerate(FACILITY_TYPES):
+        allowed[t, [names.index(i) for i in table[spec[0]]]] = True
+    return names, allowed
+
+
+def _services(rnd: KeyedRandom, keys: np.ndarray, types: np.ndarray) -> pa.ListArray:
+    """2–8 services of the facility's type (fewer when its type offers fewer), sorted by name."""
+    names, offered = _type_items(SERVICES)
+    allowed = offered[types]
+    high = np.minimum(8, allowed.sum(axis=1)) + 1
+    n = 2 + np.floor(rnd.uniform(keys, "services/n") * (high - 2)).astype(np.int64)
+    chosen = _ranked_subsets(rnd, keys, "services", allowed, n)
+    flat = pa.array(names).take(pa.array(np.nonzero(chosen)[1]))
+    return _list_array(chosen, flat)
+
+
+def _labs(rnd: KeyedRandom, keys: np.ndarray, types: np.ndarray) -> pa.ListArray:
+    """Hospitals and laboratories run 1–3 labs, others 0–1; each lab holds 1–3 certifications."""
+    big = np.isin(types, [i for i, t in enumerate(FACILITY_TYPES) if t[0] in _LAB_HEAVY])
+    u = rnd.uniform(keys, "labs/n")
+    n = np.where(big, 1 + np.floor(u * 3), np.floor(u * 2)).astype(np.int64)
+    allowed = np.ones((len(keys), len(LAB_NAMES)), dtype=bool)
+    chosen = _ranked_subsets(rnd, keys, "labs", allowed, n)
+    fac_row, lab_idx = np.nonzero(chosen)
+    # one stream per (facility, lab): still a pure function of the facility key
+    lab_rnd = rnd.child("lab")
+    lab_keys = keys[fac_row] * len(LAB_NAMES) + lab_idx
+    n_cert = 1 + np.floor(lab_rnd.uniform(lab_keys, "certs/n") * 3).astype(np.int64)
+    cert_allowed = np.ones((len(lab_keys), len(LAB_CERTIFICATIONS)), dtype=bool)
+    certs = _ranked_subsets(lab_rnd, lab_keys, "certs", cert_allowed, n_cert)
+    cert_list = _list_array(
+        certs, pa.array(LAB_CERTIFICATIONS).take(pa.array(np.nonzero(certs)[1]))
+    )
+    labs = pa.StructArray.from_arrays(
+        [pa.array(LAB_NAMES).take(pa.array(lab_idx)), cert_list],
+        names=["lab_name", "certifications"],
+    )
+    return _list_array(chosen, labs)
+
+
+def _accreditations(rnd: KeyedRandom, keys: np.ndarray, as_of: dt.date) -> pa.ListArray:
+    """0–2 accreditations from distinct bodies; some lapsed, most valid for up to three years."""
+    n = np.floor(rnd.uniform(keys, "accreditations/n") * 3).astype(np.int64)
+    allowed = np.ones((len(keys), len(ACCREDITATION_BODIES)), dtype=bool)
+    chosen = _ranked_subsets(rnd, keys, "accreditations", allowed, n)
+    fac_row, body = np.nonzero(chosen)
+    acc_rnd = rnd.child("accreditation")
+    acc_keys = keys[fac_row] * len(ACCREDITATION_BODIES) + body
+    days = acc_rnd.integers(acc_keys, "days", -400, 1100)
+    number = pa.array(acc_rnd.integers(acc_keys, "number", 1000, 99999))
+    prefix = pa.array([b[1] for b in ACCREDITATION_BODIES]).take(pa.array(body))
+    epoch_day = (as_of - dt.date(1970, 1, 1)).days
+    accreditations = pa.StructArray.from_arrays(
+        [
+            pa.array([b[0] for b in ACCREDITATION_BODIES]).take(pa.array(body)),
+            pc.binary_join_element_wise(prefix, pc.cast(number, pa.string()), ""),
+            pa.array((epoch_day + days).astype(np.int32), type=pa.date32()),
+        ],
+        names=["accreditation_body", "accreditation_id", "valid_until"],
+    )
+    return _list_array(chosen, accreditations)
 
 
 def facilities_table(
@@ -107,7 +167,9 @@ def facilities_table(
     types = rnd.choice(keys, "type", shares)
     n_suffix = np.array([len(t[2]) for t in FACILITY_TYPES])
     suffix_idx = np.floor(rnd.uniform(keys, "suffix") * n_suffix[types]).astype(int)
-    suffixes = pa.array([FACILITY_TYPES[t][2][s] for t, s in zip(types, suffix_idx, strict=True)])
+    all_suffixes = [s for t in FACILITY_TYPES for s in t[2]]
+    first_suffix = np.cumsum([0] + [len(t[2]) for t in FACILITY_TYPES])[:-1]
+    suffixes = pa.array(all_suffixes).take(pa.array(first_suffix[types] + suffix_idx))
     city = p.city.take(pa.array(rows))
     name = pc.binary_join_element_wise(city, suffixes, " ")
     median = np.array([t[3] for t in FACILITY_TYPES])[types]
@@ -115,12 +177,11 @@ def facilities_table(
     employees = np.maximum(3, np.round(median * np.exp(sigma * rnd.normal(keys, "staff"))))
     beds_median = np.array([t[5] for t in FACILITY_TYPES])[types]
     beds = np.round(beds_median * np.exp(0.6 * rnd.normal(keys, "beds")))
-    services, labs, accreditations = _nested_columns(rnd, keys, types, as_of)
     return pa.table(
         {
             "facility_id": uuids(seed, "facility", keys),
             "facility_name": name,
-            "facility_type": pa.array([FACILITY_TYPES[t][0] for t in types]),
+            "facility_type": pa.array([t[0] for t in FACILITY_TYPES]).take(pa.array(types)),
             "npi": npis(rnd, keys, organisation=True),
             "address": street_addresses(rnd, keys),
             "city": city,
@@ -132,9 +193,9 @@ def facilities_table(
             "phone": phones(rnd, keys, p.area_code.take(pa.array(rows))),
             "employee_count": employees.astype(np.int32),
             "bed_count": pa.array(beds.astype(np.int32), mask=beds_median == 0),
-            "services": services,
-            "labs": labs,
-            "accreditations": accreditations,
+            "services": _services(rnd, keys, types),
+            "labs": _labs(rnd, keys, types),
+            "accreditations": _accreditations(rnd, keys, as_of),
         },
         schema=schema("facilities"),
     )
