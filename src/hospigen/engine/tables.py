@@ -311,6 +311,24 @@ class TableBuilder:
             schema=schema("careplans"),
         )
 
+    def allergies(self) -> pa.Table:
+        """Allergies and intolerances (RxNorm ingredients, SNOMED CT substances)."""
+        order, e = self._events("allergies")
+        return pa.table(
+            {
+                "allergy_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code_system": _take(self.system, e["code"]),
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
+                "category": self._label("allergies", "category", order),
+                "criticality": self._label("allergies", "criticality", order),
+                "onset": _ts(e["time"]),
+            },
+            schema=schema("allergies"),
+        )
+
 
 def _loinc_attributes(systems: pa.Array, codes: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(UCUM unit, category) of every codebook entry (one lookup per entry, not per row)."""
