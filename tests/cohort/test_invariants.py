@@ -134,9 +134,8 @@ def test_allergies_have_real_codes_and_plausible_shares(general_cohort):
     patients = general_cohort["patients"].num_rows
     assert allergies.num_rows > 0
     terms = default_terminology()
-    for system, code, display in set(
-        zip(*(allergies.column(c).to_pylist() for c in ("code_system", "code", "description")))
-    ):
+    columns = [allergies.column(c).to_pylist() for c in ("code_system", "code", "description")]
+    for system, code, display in set(zip(*columns, strict=True)):
         assert terms.lookup(system, code).display == display
     shares = {"medication": 0.10, "food": 0.08, "environment": 0.15}
     for category, share in shares.items():
