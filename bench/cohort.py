@@ -51,12 +51,15 @@ def run(args: list[str], out: Path) -> tuple[float, float, dict]:
 
 
 def main() -> None:
+    import os
+
     import numpy
     import pyarrow
 
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, python "
-        f"{platform.python_version()}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}"
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}, python {platform.python_version()}, "
+        f"numpy {numpy.__version__}, pyarrow {pyarrow.__version__}"
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +81,8 @@ def main() -> None:
         sizes = [20_000, 100_000] if "--big" in sys.argv else [20_000]
         for n in sizes:
             secs, rss, counts = run(
-                ["-n", str(n), "--output-format", "parquet", "--workers", "2"],
+                # several shards, so both workers have work
+                ["-n", str(n), "--output-format", "parquet", "-w", "2", "--shard-size", "5000"],
                 Path(tmp) / f"general{n}",
             )
             rows.append(

@@ -21,20 +21,47 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _TO_UNIT = 1.0 / float(1 << 53)
+_MASK = 0xFFFFFFFFFFFFFFFF
+Draw = int | str | np.ndarray  # a draw name, or per-key draw codes (see draw_codes)
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: a bijective avalanche mix of each uint64."""
     with np.errstate(over="ignore"):
-        z = x + _GOLDEN
-        z = (z ^ (z >> _S30)) * _M1
-        z = (z ^ (z >> _S27)) * _M2
-        return z ^ (z >> _S31)
+        z = x + _GOLDEN  # a new array; the rest works in place (half the memory traffic)
+        z ^= z >> _S30
+        z *= _M1
+        z ^= z >> _S27
+        z *= _M2
+        z ^= z >> _S31
+        return z
 
 
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text`` that is the same in every process (unlike ``hash``)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+def derive(draw: Draw, suffix: str) -> str | np.ndarray:
+    """The draw name of a sub-variable: ``"x"`` → ``"x/suffix"``.
+
+    ``draw`` may also be an array of per-key draw codes (from :func:`draw_codes`); the result is
+    then a new array of codes, so per-key draws can be split into sub-variables too.
+    """
+    if isinstance(draw, np.ndarray):
+        return _splitmix(draw ^ np.uint64(stable_hash(suffix)))
+    if isinstance(draw, str):
+        return draw + suffix
+    return f"#{draw}{suffix}"
+
+
+def draw_codes(name: str, index: np.ndarray) -> np.ndarray:
+    """Per-key draw codes for variable ``name`` at a per-key counter ``index`` (e.g. a step).
+
+    Lets one vectorised call draw for keys that sit at different counters; pass the result as
+    ``draw`` to any :class:`KeyedRandom` method.
+    """
+    return _splitmix(np.asarray(index).astype(np.uint64) ^ np.uint64(stable_hash(name)))
 
 
 def as_keys(keys: int | Sequence[int] | np.ndarray) -> np.ndarray:
@@ -69,18 +96,22 @@ class KeyedRandom:
         """A namespace derived from this one (``patient`` → ``patient/vitals``)."""
         return KeyedRandom(self.seed, f"{self.kind}/{kind}")
 
-    def bits(self, keys: int | Sequence[int] | np.ndarray, draw: int | str = 0) -> np.ndarray:
-        """64 random bits per key."""
-        d = stable_hash(draw) if isinstance(draw, str) else int(draw)
+    def bits(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
+        """64 random bits per key (``draw`` may be an array of per-key codes, see
+        :func:`draw_codes`)."""
+        if isinstance(draw, np.ndarray):
+            d = draw.astype(np.uint64, copy=False)
+        else:
+            d = np.uint64((stable_hash(draw) if isinstance(draw, str) else int(draw)) & _MASK)
         k = _splitmix(as_keys(keys) ^ self._base)
-        return _splitmix(k ^ np.uint64(d & 0xFFFFFFFFFFFFFFFF))
+        return _splitmix(k ^ d)
 
-    def uniform(self, keys: int | Sequence[int] | np.ndarray, draw: int | str = 0) -> np.ndarray:
+    def uniform(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
         """Uniform floats in [0, 1), one per key."""
         return (self.bits(keys, draw) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
     def integers(
-        self, keys: int | Sequence[int] | np.ndarray, draw: int | str, low: int, high: int
+        self, keys: int | Sequence[int] | np.ndarray, draw: Draw, low: int, high: int
     ) -> np.ndarray:
         """Integers in [low, high), one per key."""
         span = high - low
@@ -89,21 +120,20 @@ class KeyedRandom:
     def normal(
         self,
         keys: int | Sequence[int] | np.ndarray,
-        draw: int | str = 0,
+        draw: Draw = 0,
         loc: float | np.ndarray = 0.0,
         scale: float | np.ndarray = 1.0,
     ) -> np.ndarray:
         """Normal draws (Box–Muller on two independent uniforms)."""
-        name = draw if isinstance(draw, str) else f"#{draw}"
-        u1 = 1.0 - self.uniform(keys, name + "/u1")  # (0, 1]: log is finite
-        u2 = self.uniform(keys, name + "/u2")
+        u1 = 1.0 - self.uniform(keys, derive(draw, "/u1"))  # (0, 1]: log is finite
+        u2 = self.uniform(keys, derive(draw, "/u2"))
         z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
         return loc + scale * z
 
     def choice(
         self,
         keys: int | Sequence[int] | np.ndarray,
-        draw: int | str,
+        draw: Draw,
         probabilities: Sequence[float] | np.ndarray,
     ) -> np.ndarray:
         """Index of the category drawn from ``probabilities`` (normalised), one per key."""
@@ -115,7 +145,7 @@ class KeyedRandom:
         return np.minimum(idx, len(p) - 1)
 
     def choice_rows(
-        self, keys: int | Sequence[int] | np.ndarray, draw: int | str, probabilities: np.ndarray
+        self, keys: int | Sequence[int] | np.ndarray, draw: Draw, probabilities: np.ndarray
     ) -> np.ndarray:
         """Like :meth:`choice`, but each key has its own probability row (shape keys × k)."""
         p = np.asarray(probabilities, dtype=np.float64)

@@ -18,6 +18,7 @@ EVENT_TIME = {
     "procedures": "performed",
     "immunizations": "date",
     "careplans": "start",
+    "allergies": "onset",
     "notes": "note_time",
 }
 
@@ -126,3 +127,22 @@ def test_notes_only_mention_known_conditions(seed_cohort):
                     assert recorded <= note["note_time"], (desc, note["text"])
                     checked += 1
     assert checked > 0
+
+
+def test_allergies_have_real_codes_and_plausible_shares(general_cohort):
+    allergies = general_cohort["allergies"]
+    patients = general_cohort["patients"].num_rows
+    assert allergies.num_rows > 0
+    terms = default_terminology()
+    columns = [allergies.column(c).to_pylist() for c in ("code_system", "code", "description")]
+    for system, code, display in set(zip(*columns, strict=True)):
+        assert terms.lookup(system, code).display == display
+    shares = {"medication": 0.10, "food": 0.08, "environment": 0.15}
+    for category, share in shares.items():
+        rows = allergies.filter(pc.equal(allergies.column("category"), category))
+        # at most one allergy per category and patient; recorded only for patients seen
+        assert pc.count_distinct(rows.column("patient_id")).as_py() == rows.num_rows
+        assert 0.6 * share < rows.num_rows / patients < 1.1 * share, category
+    assert set(allergies.column("criticality").to_pylist()) <= {"low", "high"}
+    encounters = general_cohort["encounters"].select(["encounter_id", "patient_id"])
+    assert allergies.join(encounters, ["encounter_id", "patient_id"]).num_rows == allergies.num_rows

@@ -17,6 +17,7 @@ import yaml
 from hospigen.engine.cohort import Cohort
 from hospigen.engine.executor import add_encounters
 from hospigen.engine.physiology import vitals
+from hospigen.engine.spec import SafeLoader
 from hospigen.rng import KeyedRandom
 from hospigen.terminology import default_terminology
 
@@ -27,7 +28,7 @@ YEAR = 365.2425
 def baseline_config() -> dict[str, Any]:
     """The shipped baseline care definition (modules/baseline.yaml)."""
     text = (resources.files("hospigen.modules") / "baseline.yaml").read_text()
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=SafeLoader)
 
 
 def _code(cohort: Cohort, system: str, code: str, label: str = "") -> int:
@@ -51,6 +52,7 @@ class Baseline:
         self.onsets: dict[str, np.ndarray] = {}  # background condition → onset day (nan: none)
         self.ckd_code = np.full(cohort.size, "", dtype=object)
         self.smoking = np.zeros(cohort.size, dtype=np.int8)  # 0 never, 1 former, 2 current
+        self.module = cohort.labels.add("baseline")
 
     # ------------------------------------------------------------------ traits and disease
     def prepare(self, suppressed: dict[str, np.ndarray]) -> None:
@@ -147,6 +149,9 @@ class Baseline:
         mask = np.concatenate([np.ones((c.size, len(child)), bool), np.any(adult_ok, axis=0)], 1)
         day = c.birth[:, None] + ages[None, :] * YEAR
         jitter = np.where(ages < 2, 3.0, np.where(ages < 19, 20.0, 30.0))
+        # only visits that can land inside the window are drawn (draws are keyed per visit,
+        # so skipping the others changes nothing but the work: a lifetime vs the window)
+        mask &= (day + jitter[None, :] >= c.window_start) & (day - jitter[None, :] < c.end[:, None])
         pi, oi = np.nonzero(mask)
         vk = _visit_keys(c, pi, oi)
         when = day[pi, oi] + jitter[oi] * (2 * self.rnd.uniform(vk, "visit_jitter") - 1)
@@ -177,7 +182,7 @@ class Baseline:
                 "wellness",
                 code,
                 reason,
-                "baseline",
+                self.module,
                 "wellness",
                 draw_keys=vk,
             )
@@ -195,9 +200,9 @@ class Baseline:
             time=t,
             code=np.full(n, code),
             value=value,
-            text=np.full(n, None, dtype=object) if text is None else text,
-            module=np.full(n, "baseline", dtype=object),
-            panel=np.full(n, panel, dtype=object),
+            text=np.full(n, -1, dtype=np.int32) if text is None else text,
+            module=np.full(n, self.module, dtype=np.int32),
+            panel=np.full(n, self.cohort.labels.add(panel), dtype=np.int32),
         )
 
     def _vitals(self, pidx, t, ordinal, enc) -> None:
@@ -220,7 +225,9 @@ class Baseline:
         self._obs("spo2", pidx[bp], t[bp], enc[bp], v["spo2"][bp])
         adult = age >= self.cfg["smoking"]["from_age"]
         words = self.cfg["smoking_text"]
-        text = np.array([words["never"], words["former"], words["current"]], dtype=object)
+        text = np.array(
+            [self.cohort.labels.add(words[w]) for w in ("never", "former", "current")], np.int32
+        )
         self._obs(
             "smoking",
             pidx[adult],
@@ -263,7 +270,7 @@ class Baseline:
                     time=t[sel],
                     code=np.full(n, code),
                     cost=np.full(n, 136.0),
-                    module=np.full(n, "baseline", dtype=object),
+                    module=np.full(n, self.module, dtype=np.int32),
                 )
 
     def _diagnoses(self) -> None:
@@ -288,9 +295,9 @@ class Baseline:
         c = self.cohort
         code = _code(c, "icd10cm", code_str)
         rows, start, _ = add_encounters(
-            c, self.rnd, pidx, when, "ambulatory", visit, code, "baseline", f"dx/{name}"
+            c, self.rnd, pidx, when, "ambulatory", visit, code, self.module, f"dx/{name}"
         )
-        mod = np.full(len(pidx), "baseline", dtype=object)
+        mod = np.full(len(pidx), self.module, dtype=np.int32)
         cond_rows = c.log.add(
             "conditions",
             pidx=pidx,
@@ -338,8 +345,8 @@ class Baseline:
             time=dx_start,
             code=np.full(n, code),
             value=value,
-            text=np.full(n, None, dtype=object),
-            module=np.full(n, "baseline", dtype=object),
+            text=np.full(n, -1, dtype=np.int32),
+            module=np.full(n, self.module, dtype=np.int32),
         )
         c.last_value.setdefault(str(lab["loinc"]), np.full(c.size, np.nan))[pidx] = value
 
@@ -363,7 +370,7 @@ class Baseline:
             enc=vis_enc[first],
             time=vis_t[first],
             code=np.full(n, code),
-            module=np.full(n, "baseline", dtype=object),
+            module=np.full(n, self.module, dtype=np.int32),
         )
         c.onset(code)[vis_p[first]] = vis_t[first]
         c.condition_row[code][vis_p[first]] = rows

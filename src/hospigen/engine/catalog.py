@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from hospigen.engine.spec import Module, ModuleError, load_module_file
+from hospigen.engine.spec import Module, ModuleError, SafeLoader, load_module_file
 
 _BUILTIN = resources.files("hospigen.modules")
 NON_MODULE_FILES = {"baseline.yaml"}
@@ -71,7 +71,7 @@ def load_scenario_data(name: str, user_dir: str | None = None) -> dict:
     if name not in files:
         raise ModuleError(f"unknown scenario {name!r}; known: {', '.join(files)}")
     try:
-        data = yaml.safe_load(files[name].read_text())
+        data = yaml.load(files[name].read_text(), Loader=SafeLoader)
     except yaml.YAMLError as exc:
         raise ModuleError(f"{files[name]}: cannot read scenario: {exc}") from None
     if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 DAY_US = 86_400_000_000
 TABLES = (
@@ -39,9 +40,34 @@ class CodeBook:
             self.entries.append(key)
         return self._index[key]
 
-    def column(self, which: int) -> np.ndarray:
-        """Column ``which`` (0 system, 1 code, 2 display) of every entry, as an array."""
-        return np.array([e[which] for e in self.entries] or [""], dtype=object)
+    def column(self, which: int) -> pa.Array:
+        """Column ``which`` (0 system, 1 code, 2 display) of every entry, as an Arrow array."""
+        return pa.array([e[which] for e in self.entries], pa.string())
+
+
+class Labels:
+    """Interned short strings (module names, encounter classes, coded text answers).
+
+    Events store an ``int32`` index (-1: null) instead of a Python string per row; tables turn
+    the indices back into strings with one Arrow ``take``.
+    """
+
+    def __init__(self) -> None:
+        self.entries: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def add(self, text: str | None) -> int:
+        """Index of ``text`` (-1 for None), adding it when new."""
+        if text is None:
+            return -1
+        if text not in self._index:
+            self._index[text] = len(self.entries)
+            self.entries.append(text)
+        return self._index[text]
+
+    def array(self) -> pa.Array:
+        """Every label, as an Arrow string array (index ``i`` is label ``i``)."""
+        return pa.array(self.entries, pa.string())
 
 
 @dataclass
@@ -72,18 +98,14 @@ class EventLog:
         if len(rows):
             self.ends[table].append((np.asarray(rows, np.int64), np.asarray(when, np.float64)))
 
-    def column(self, table: str, name: str, default: float | str | None = None) -> np.ndarray:
+    def column(self, table: str, name: str, default: float | int = np.nan) -> np.ndarray:
         """One column of ``table`` across every chunk (``default`` where a chunk lacks it)."""
-        parts = []
-        for c in self.chunks[table]:
-            if name in c:
-                parts.append(np.asarray(c[name]))
-            else:
-                parts.append(np.full(len(c["pidx"]), default, dtype=object))
+        parts = [
+            np.asarray(c[name]) if name in c else np.full(len(c["pidx"]), default)
+            for c in self.chunks[table]
+        ]
         if not parts:
-            return np.array([], dtype=object)
-        if any(p.dtype == object for p in parts):
-            return np.concatenate([p.astype(object) for p in parts])
+            return np.full(0, default)
         return np.concatenate(parts)
 
 
@@ -100,6 +122,7 @@ class Cohort:
     death: np.ndarray  # float days, inf when alive at as-of
     log: EventLog = field(default_factory=EventLog)
     codes: CodeBook = field(default_factory=CodeBook)
+    labels: Labels = field(default_factory=Labels)
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     # code index → onset day (nan = not active) / open row in the conditions table
     condition_onset: dict[int, np.ndarray] = field(default_factory=dict)

@@ -14,6 +14,7 @@ Grammar (YAML mappings)::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,8 @@ def evaluate(cond: Any, cohort: Cohort, idx: np.ndarray, t: np.ndarray) -> np.nd
     if "attribute" in cond:
         out &= _compare(cohort.attribute(cond["attribute"])[idx], cond)
     if "active_condition" in cond:
-        code = cohort.codes.add(*_code_key(cohort, cond["active_condition"]))
+        ref = cond["active_condition"]
+        code = cohort.codes.add(*_code_key(str(ref.get("system", "icd10cm")), str(ref["code"])))
         onset = cohort.onset(code)[idx]
         out &= ~np.isnan(onset) & (onset <= t)
     if "observation" in cond:
@@ -90,9 +92,10 @@ def evaluate(cond: Any, cohort: Cohort, idx: np.ndarray, t: np.ndarray) -> np.nd
     return out
 
 
-def _code_key(cohort: Cohort, raw: Mapping) -> tuple[str, str, str]:
-    """The codebook key of an ICD-10-CM condition reference (display from the codebook)."""
+@cache
+def _code_key(system: str, code: str) -> tuple[str, str, str]:
+    """The codebook key of a condition reference (display from the terminology; cached, as
+    guards are evaluated at every sweep)."""
     from hospigen.terminology import default_terminology
 
-    system, code = str(raw.get("system", "icd10cm")), str(raw["code"])
     return system, code, default_terminology().lookup(system, code).display

@@ -1,9 +1,15 @@
 """The vectorised module executor.
 
-All enrolled patients of a shard walk the module together. At every step the active patients
-are grouped by the state they sit in; each group gets its state's action applied in one numpy
-call, then draws its transitions as an array. Every random draw is keyed by (patient key, module,
-step, purpose), so a patient's path never depends on who else is in the shard.
+All enrolled patients of a shard walk the module together, in sweeps over the states in file
+order: each state takes every active patient sitting in it, applies its action to the whole group
+in one numpy call and draws the group's transitions as an array. A patient moved to a later state
+is handled again in the same sweep; one moved back (a loop) waits for the next sweep. So the
+number of numpy calls grows with the number of states and loop turns, not with the number of
+patients or with how far apart their paths drift.
+
+Every patient counts its own steps; every random draw is keyed by (patient key, module, the
+patient's step, state, purpose), so a patient's path never depends on who else is in the shard
+or in which sweep it was handled.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import numpy as np
 from hospigen.engine.cohort import Cohort
 from hospigen.engine.conditions import evaluate
 from hospigen.engine.spec import MAX_STEPS, Module, State
-from hospigen.rng import KeyedRandom
+from hospigen.rng import Draw, KeyedRandom, derive, draw_codes
 
 # class → (hours open from, hours span, duration min minutes, max minutes, site: 0 home, 1 hospital)
 ENCOUNTER_TIMING = {
@@ -50,33 +56,35 @@ def add_encounters(
     klass: str,
     code: int,
     reason: np.ndarray | int,
-    module: str,
-    draw: str,
+    module: int,
+    draw: Draw,
     draw_keys: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Create one encounter of ``klass`` per patient at day ``t``; (rows, start, stop) in days.
 
-    ``draw_keys`` (default: the patients' keys) key the hour and duration draws, so several
-    encounters of one patient created in one call still differ.
+    ``module`` is the label index of the module name (``cohort.labels``). ``draw_keys``
+    (default: the patients' keys) key the hour and duration draws, so several encounters of one
+    patient created in one call still differ.
     """
     open_h, span_h, lo_min, hi_min, site = ENCOUNTER_TIMING[klass]
     keys = cohort.keys[idx] if draw_keys is None else draw_keys
-    start = np.floor(t) + (open_h + span_h * rnd.uniform(keys, draw + "/hour")) / 24.0
+    start = np.floor(t) + (open_h + span_h * rnd.uniform(keys, derive(draw, "/hour"))) / 24.0
     start = np.maximum(start, t)  # never before the moment the state was entered
-    minutes = lo_min + (hi_min - lo_min) * rnd.uniform(keys, draw + "/duration")
+    minutes = lo_min + (hi_min - lo_min) * rnd.uniform(keys, derive(draw, "/duration"))
     stop = np.minimum(start + minutes / 1440.0, cohort.end[idx] - 1e-6)
     start = np.minimum(start, stop)
+    n = len(idx)
     rows = cohort.log.add(
         "encounters",
         pidx=idx,
         start=start,
         stop=stop,
-        klass=np.full(len(idx), klass, dtype=object),
-        code=np.full(len(idx), code, dtype=np.int64),
-        reason=np.broadcast_to(np.asarray(reason, dtype=np.int64), len(idx)).copy(),
-        site=np.full(len(idx), site, dtype=np.int8),
-        module=np.full(len(idx), module, dtype=object),
-        cost=np.full(len(idx), BASE_COST[klass]),
+        klass=np.full(n, cohort.labels.add(klass), dtype=np.int32),
+        code=np.full(n, code, dtype=np.int64),
+        reason=np.broadcast_to(np.asarray(reason, dtype=np.int64), n).copy(),
+        site=np.full(n, site, dtype=np.int8),
+        module=np.full(n, module, dtype=np.int32),
+        cost=np.full(n, BASE_COST[klass]),
     )
     return rows, start, stop
 
@@ -94,6 +102,8 @@ class ModuleRunner:
             book.add(*_triple(_reason_code(s))) if _reason_code(s) else -1 for s in module.states
         ]
         self.implicit = book.add(*IMPLICIT_ENCOUNTER)
+        self.label = cohort.labels.add(module.name)
+        self.terminal = np.array([s.type == "terminal" for s in module.states])
         n = cohort.size
         self.enc = np.full(n, -1, dtype=np.int64)
         self.enc_start = np.full(n, np.nan)
@@ -115,36 +125,42 @@ class ModuleRunner:
 
     def run(self, idx: np.ndarray, entry: np.ndarray) -> None:
         """Walk patients ``idx`` (entering at days ``entry``) through the module."""
-        c = self.cohort
         self.entry[idx] = entry
         state = np.full(len(idx), self.module.start, dtype=np.int64)
         t = entry.astype(np.float64).copy()
-        terminal = np.array([s.type == "terminal" for s in self.module.states])
-        end = c.end[idx]
+        steps = np.zeros(len(idx), dtype=np.int64)
+        end = self.cohort.end[idx]
         active = t < end
-        for step in range(MAX_STEPS):
-            live = np.flatnonzero(active)
-            if len(live) == 0:
-                break
-            order = live[np.argsort(state[live], kind="stable")]
-            bounds = np.flatnonzero(np.diff(state[order])) + 1
-            for group in np.split(order, bounds):
-                st = self.module.states[state[group[0]]]
-                moved = self._act(st, idx[group], t, group, step)
-                nxt = self._choose(st, idx[group], t[group], step)
-                stuck = moved & (nxt < 0)  # no option matched and no fallback: stop here
-                state[group] = np.where(moved & ~stuck, nxt, st.index)
-                active[group[stuck]] = False
-            active &= (t < end) & ~terminal[state]
+        while active.any():
+            self._sweep(idx, state, t, steps, end, active)
+
+    def _sweep(self, idx, state, t, steps, end, active) -> None:
+        """One pass over the states in file order (see the module docstring)."""
+        current = -1
+        while True:
+            ahead = active & (state > current)
+            if not ahead.any():
+                return
+            current = int(state[ahead].min())
+            group = np.flatnonzero(ahead & (state == current))
+            st = self.module.states[current]
+            draw = draw_codes(st.name, steps[group])
+            moved = self._act(st, idx[group], t, group, draw)
+            nxt = self._choose(st, idx[group], t[group], draw)
+            stuck = moved & (nxt < 0)  # no option matched and no fallback: stop here
+            state[group] = np.where(moved & ~stuck, nxt, current)
+            steps[group] += 1
+            active[group[stuck]] = False
+            active[group] &= (t[group] < end[group]) & ~self.terminal[state[group]]
+            active[group] &= steps[group] < MAX_STEPS
 
     # --------------------------------------------------------------------------- actions
-    def _act(self, st: State, pidx: np.ndarray, t: np.ndarray, group: np.ndarray, step: int):
+    def _act(self, st: State, pidx: np.ndarray, t: np.ndarray, group: np.ndarray, draw):
         """Apply ``st`` to the group; returns a mask of patients allowed to transition."""
         c = self.cohort
         moved = np.ones(len(group), dtype=bool)
         now = t[group]
         kind = st.type
-        draw = f"{step}/{st.name}"
         if kind == "delay":
             t[group] = now + self._days(st, pidx, draw)
         elif kind == "guard":
@@ -160,7 +176,7 @@ class ModuleRunner:
                 klass,
                 self.code[st.index],
                 self.reason[st.index],
-                self.module.name,
+                self.label,
                 draw,
             )
             self.enc[pidx], self.enc_start[pidx], self.enc_stop[pidx] = rows, start, stop
@@ -182,7 +198,7 @@ class ModuleRunner:
             t[group] = t[group] + float(st.get("advance_days"))
         return moved
 
-    def _days(self, st: State, pidx: np.ndarray, draw: str) -> np.ndarray:
+    def _days(self, st: State, pidx: np.ndarray, draw: Draw) -> np.ndarray:
         if "range" in st.spec:
             lo, hi = (float(x) for x in st.get("range"))
             return lo + (hi - lo) * self.rnd.uniform(self.cohort.keys[pidx], draw)
@@ -194,7 +210,7 @@ class ModuleRunner:
         for name, value in (st.get("add") or {}).items():
             self.cohort.attribute(name)[pidx] += float(value)
 
-    def _encounter_for(self, st: State, pidx: np.ndarray, now: np.ndarray, draw: str):
+    def _encounter_for(self, st: State, pidx: np.ndarray, now: np.ndarray, draw: np.ndarray):
         """(encounter rows, event time): the current encounter, or a new implicit one."""
         attach = st.get("attach_to_last_encounter", True)
         has = attach & (self.enc[pidx] >= 0) & (self.enc_stop[pidx] >= now)
@@ -208,13 +224,13 @@ class ModuleRunner:
                 st.get("encounter_class", "ambulatory"),
                 self.implicit,
                 self.reason[st.index],
-                self.module.name,
-                draw + "/implicit",
+                self.label,
+                derive(draw[~has], "/implicit"),
             )
             self.enc[need], self.enc_start[need], self.enc_stop[need] = rows, start, stop
         return self.enc[pidx], self.enc_start[pidx]
 
-    def _clinical(self, st: State, pidx: np.ndarray, now: np.ndarray, draw: str) -> None:
+    def _clinical(self, st: State, pidx: np.ndarray, now: np.ndarray, draw: np.ndarray) -> None:
         c, code = self.cohort, self.code[st.index]
         kind = st.type
         if kind in ("condition_end", "medication_end", "care_plan_end"):
@@ -223,11 +239,11 @@ class ModuleRunner:
         if kind == "condition_onset":
             onset = c.onset(code)
             fresh = np.isnan(onset[pidx])  # never a duplicate of an active condition
-            pidx, now = pidx[fresh], now[fresh]
+            pidx, now, draw = pidx[fresh], now[fresh], draw[fresh]
         elif kind in ("medication_start", "care_plan"):
             registry = c.medication_row if kind == "medication_start" else c.careplan_row
             fresh = c.open_rows(registry, code)[pidx] < 0
-            pidx, now = pidx[fresh], now[fresh]
+            pidx, now, draw = pidx[fresh], now[fresh], draw[fresh]
         if len(pidx) == 0:
             return
         enc, when = self._encounter_for(st, pidx, now, draw)
@@ -236,7 +252,7 @@ class ModuleRunner:
             "enc": enc,
             "time": when,
             "code": np.full(len(pidx), code),
-            "module": np.full(len(pidx), self.module.name, dtype=object),
+            "module": np.full(len(pidx), self.label, dtype=np.int32),
         }
         if kind == "condition_onset":
             rows = c.log.add("conditions", **base)
@@ -248,12 +264,12 @@ class ModuleRunner:
             rows = c.log.add("medications", **base, cost=cost, reason=reason)
             c.medication_row[code][pidx] = rows
         elif kind == "care_plan":
-            acts = "|".join(str(a) for a in st.get("activities", ()))
+            acts = c.labels.add("|".join(str(a) for a in st.get("activities", ())))
             rows = c.log.add(
                 "careplans",
                 **base,
                 reason=np.full(len(pidx), self.reason[st.index]),
-                activities=np.full(len(pidx), acts, dtype=object),
+                activities=np.full(len(pidx), acts, dtype=np.int32),
             )
             c.careplan_row[code][pidx] = rows
         elif kind == "procedure":
@@ -294,12 +310,12 @@ class ModuleRunner:
         text = None
         if "value_range" in st.spec:
             lo, hi = (float(x) for x in st.get("value_range"))
-            value = lo + (hi - lo) * self.rnd.uniform(keys, draw + "/value")
+            value = lo + (hi - lo) * self.rnd.uniform(keys, derive(draw, "/value"))
         elif "trajectory" in st.spec:
             value = self._trajectory(st.get("trajectory"), loinc, pidx, when, draw)
         else:
-            options = list(st.get("value_text"))
-            text = np.array(options, dtype=object)[self.rnd.integers(keys, draw, 0, len(options))]
+            options = np.array([c.labels.add(str(o)) for o in st.get("value_text")], np.int32)
+            text = options[self.rnd.integers(keys, draw, 0, len(options))]
         if text is None:
             value = np.round(value, int(st.get("decimals", 1)))
             c.last_value.setdefault(loinc, np.full(c.size, np.nan))[pidx] = value
@@ -308,7 +324,7 @@ class ModuleRunner:
             "observations",
             **base,
             value=value,
-            text=text if text is not None else np.full(len(pidx), None, dtype=object),
+            text=text if text is not None else np.full(len(pidx), -1, dtype=np.int32),
             ref_low=np.full(len(pidx), float(ref[0]) if ref else np.nan),
             ref_high=np.full(len(pidx), float(ref[1]) if ref else np.nan),
         )
@@ -321,12 +337,13 @@ class ModuleRunner:
         value = base + float(tr.get("drift_per_year", 0.0)) * years
         for attr, coef in (tr.get("effects") or {}).items():
             value = value + float(coef) * self.cohort.attribute(attr)[pidx]
-        value = value + self.rnd.normal(keys, draw + "/noise", 0.0, float(tr.get("noise_sd", 0)))
+        noise_sd = float(tr.get("noise_sd", 0))
+        value = value + self.rnd.normal(keys, derive(draw, "/noise"), 0.0, noise_sd)
         lo, hi = tr.get("bounds", (-np.inf, np.inf))
         return np.clip(value, float(lo), float(hi))
 
     # ----------------------------------------------------------------------- transitions
-    def _choose(self, st: State, pidx: np.ndarray, now: np.ndarray, step: int) -> np.ndarray:
+    def _choose(self, st: State, pidx: np.ndarray, now: np.ndarray, draw) -> np.ndarray:
         trs = st.transitions
         if not trs:
             return np.full(len(pidx), st.index)
@@ -345,7 +362,8 @@ class ModuleRunner:
                 out[todo] = rest[0].to
             else:
                 probs = [tr.probability for tr in rest]
-                pick = self.rnd.choice(self.cohort.keys[pidx[todo]], f"{step}/{st.name}/tr", probs)
+                tr_draw = derive(draw[todo], "/tr")
+                pick = self.rnd.choice(self.cohort.keys[pidx[todo]], tr_draw, probs)
                 out[todo] = np.array([tr.to for tr in rest])[pick]
         return out  # -1: no option matched (the linter asks for a fallback)
 

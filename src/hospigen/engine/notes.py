@@ -2,100 +2,221 @@
 
 A note may only state what was known when it was written: problems whose onset is on or before
 the note time (and not yet resolved), medications started by then, and the results measured at
-this very encounter. The join runs in DuckDB over the shard's Arrow tables (vectorised, ordered).
+this very encounter.
+
+Everything is columnar. Lists (problems, medications, findings) are built by pairing each
+patient's events with each of that patient's encounters in numpy, keeping the pairs that hold at
+the note time, and joining the surviving strings per encounter with Arrow (``ListArray`` +
+``binary_join``); the sentence is assembled with ``binary_join_element_wise``. No Python loop
+runs per row and no SQL engine is started per shard.
 """
 
 from __future__ import annotations
 
-import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from hospigen.model import schema, uuids
+from hospigen.model import schema, uuid_array
 
-_SQL = """
-WITH enc AS (
-    SELECT e.encounter_id, e.patient_id, e.stop AS note_time, e.start, e.encounter_class,
-           e.description, e.reason_description, p.gender, p.birth_date, p.patient_key, e.rn,
-           row_number() OVER (PARTITION BY e.patient_id ORDER BY e.rn) - 1 AS ord
-    FROM encounters e
-    JOIN patients p USING (patient_id)
-),
-problems AS (
-    SELECT enc.encounter_id,
-           string_agg(DISTINCT c.description, '; ' ORDER BY c.description) AS text
-    FROM enc JOIN conditions c ON c.patient_id = enc.patient_id
-    JOIN encounters ce ON ce.encounter_id = c.encounter_id
-     AND ce.start <= enc.note_time AND c.onset <= enc.note_time
-     AND (c.abatement IS NULL OR c.abatement > enc.note_time)
-    GROUP BY enc.encounter_id
-),
-meds AS (
-    SELECT enc.encounter_id,
-           string_agg(DISTINCT m.description, '; ' ORDER BY m.description) AS text
-    FROM enc JOIN medications m
-      ON m.patient_id = enc.patient_id AND m.start <= enc.note_time
-     AND (m.stop IS NULL OR m.stop > enc.note_time)
-    GROUP BY enc.encounter_id
-),
-results AS (
-    SELECT o.encounter_id,
-           string_agg(o.description || ': ' ||
-                      coalesce(CAST(o.value AS VARCHAR) || coalesce(' ' || o.unit, ''),
-                               o.value_text),
-                      '; ' ORDER BY o.code, o.observation_id) AS text
-    FROM observations o
-    GROUP BY o.encounter_id
-)
-SELECT enc.encounter_id, enc.patient_id, enc.note_time, enc.patient_key, enc.ord,
-       CASE enc.encounter_class WHEN 'wellness' THEN 'wellness_visit'
-            WHEN 'emergency' THEN 'emergency' WHEN 'inpatient' THEN 'discharge_summary'
-            ELSE 'progress' END AS note_type,
-       enc.description || ' on ' || strftime(enc.start, '%Y-%m-%d') || '. '
-       || 'Patient is a ' || CAST(date_diff('year', enc.birth_date, CAST(enc.start AS DATE))
-                                  - CASE WHEN strftime(enc.start, '%m-%d')
-                                             < strftime(enc.birth_date, '%m-%d')
-                                         THEN 1 ELSE 0 END AS VARCHAR)
-       || '-year-old ' || CASE enc.gender WHEN 'F' THEN 'female' ELSE 'male' END || '. '
-       || coalesce('Reason for visit: ' || enc.reason_description || '. ', '')
-       || 'Active problems: ' || coalesce(problems.text, 'none recorded') || '. '
-       || 'Current medications: ' || coalesce(meds.text, 'none') || '. '
-       || coalesce('Findings: ' || results.text || '. ', '')
-       || 'Plan: continue current care; follow up as scheduled.' AS text
-FROM enc
-LEFT JOIN problems USING (encounter_id)
-LEFT JOIN meds USING (encounter_id)
-LEFT JOIN results USING (encounter_id)
-ORDER BY enc.rn
-"""
+NOTE_TYPES = {"wellness": "wellness_visit", "emergency": "emergency"}
+NOTE_TYPES["inpatient"] = "discharge_summary"  # every other class writes a progress note
+PLAN = "Plan: continue current care; follow up as scheduled."
 
 
-def notes_table(seed: int, tables: dict[str, pa.Table]) -> pa.Table:
-    """One note per encounter of ``tables`` (which must hold the shard's clinical tables)."""
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")  # deterministic and friendly to worker processes
-        con.execute("SET TimeZone = 'UTC'")
-        encounters = tables["encounters"]
-        con.register("encounters", encounters.append_column("rn", pa.array(range(len(encounters)))))
-        for name in ("patients", "conditions", "medications", "observations"):
-            con.register(name, tables[name])
-        result = con.sql(_SQL).to_arrow_table()
-    finally:
-        con.close()
-    # one chunk of plain strings: the Parquet bytes must not depend on DuckDB's vector chunks
-    result = result.combine_chunks()
-    keys = result.column("patient_key").to_numpy().astype("uint64")
-    ordinal = result.column("ord").to_numpy().astype("uint64")
+def _np(column: pa.ChunkedArray | pa.Array, null: int = 0) -> np.ndarray:
+    """An integer/timestamp/date column as int64 numpy (nulls replaced by ``null``)."""
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
+        arr = arr.cast(pa.int64() if pa.types.is_timestamp(arr.type) else pa.int32())
+    return arr.fill_null(null).to_numpy().astype(np.int64)
+
+
+def _row_of(values: pa.ChunkedArray, within: pa.ChunkedArray) -> np.ndarray:
+    """Position in ``within`` of each of ``values`` (ids are unique; -1 when absent)."""
+    return _np(pc.index_in(values, value_set=within.combine_chunks()), -1)
+
+
+def _pairs(event_patient: np.ndarray, enc_first: np.ndarray, enc_count: np.ndarray):
+    """(event, encounter) row pairs: every event with every encounter of its patient."""
+    per_event = enc_count[event_patient]
+    event = np.repeat(np.arange(len(event_patient)), per_event)
+    starts = np.repeat(np.cumsum(per_event) - per_event, per_event)
+    enc = enc_first[event_patient[event]] + np.arange(len(event)) - starts
+    return event, enc
+
+
+def _joined_per_encounter(
+    n_enc: int, enc: np.ndarray, strings: pa.Array, rank: np.ndarray, distinct: bool
+) -> tuple[pa.Array, np.ndarray]:
+    """One ``"; "``-joined string per encounter from (encounter, item) pairs, ordered by
+    ``rank`` (ties keep pair order); returns (text, items per encounter)."""
+    order = np.lexsort((rank, enc))
+    enc, rank_sorted = enc[order], rank[order]
+    if distinct:  # the same text twice in one list (a condition recorded twice) is said once
+        keep = np.ones(len(enc), dtype=bool)
+        keep[1:] = (enc[1:] != enc[:-1]) | (rank_sorted[1:] != rank_sorted[:-1])
+        order, enc = order[keep], enc[keep]
+    counts = np.bincount(enc, minlength=n_enc)
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
+    items = strings.take(pa.array(order))
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "; "), counts
+
+
+def _sorted_rank(strings: pa.Array) -> np.ndarray:
+    """Rank of each string in the sorted distinct values (so lists come out alphabetical)."""
+    uniq = pc.unique(strings)
+    uniq = uniq.take(pc.sort_indices(uniq))
+    return _np(pc.index_in(strings, value_set=uniq), -1)
+
+
+class _Encounters:
+    """The shard's encounters as arrays, with each patient's contiguous block of rows."""
+
+    def __init__(self, tables: dict[str, pa.Table], rows: dict | None) -> None:
+        enc, patients = tables["encounters"], tables["patients"]
+        self.table = enc
+        self.tables = tables
+        self.rows = rows or {}
+        self.n = enc.num_rows
+        self.patient = self.position("encounters", "patient")
+        self.start = _np(enc.column("start"))
+        self.note_time = _np(enc.column("stop"))
+        n_pat = patients.num_rows
+        self.count = np.bincount(self.patient, minlength=n_pat)
+        # the encounters table is sorted by patient (then start): each patient is one block
+        self.first = np.r_[0, np.cumsum(self.count)[:-1]]
+        self.ordinal = np.arange(self.n) - self.first[self.patient]
+
+    def position(self, table: str, of: str) -> np.ndarray:
+        """Row of each row's ``of`` ("patient" or "encounter") in its table: known from the
+        table builder, else found by identifier."""
+        known = self.rows.get(table, {}).get(of)
+        if known is not None:
+            return known
+        target = self.tables["patients" if of == "patient" else "encounters"]
+        return _row_of(self.tables[table].column(f"{of}_id"), target.column(f"{of}_id"))
+
+    def active_list(
+        self, table: str, start: str, stop: str, not_before: np.ndarray | None = None
+    ) -> tuple[pa.Array, np.ndarray]:
+        """Per encounter, the sorted distinct descriptions of ``table`` active at note time
+        (started by then, not yet stopped, and not before ``not_before`` when given)."""
+        events = self.tables[table]
+        patient = self.position(table, "patient")
+        began = _np(events.column(start))
+        if not_before is not None:
+            began = np.maximum(began, not_before)
+        ended = _np(events.column(stop), np.iinfo(np.int64).max)
+        event, enc = _pairs(patient, self.first, self.count)
+        note = self.note_time[enc]
+        hold = (began[event] <= note) & (ended[event] > note)
+        event, enc = event[hold], enc[hold]
+        desc = events.column("description").combine_chunks()
+        rank = _sorted_rank(desc)[event]
+        return _joined_per_encounter(self.n, enc, desc.take(pa.array(event)), rank, True)
+
+
+def _affix(values: pa.ChunkedArray, before: str, after: str) -> pa.Array:
+    """``before + v + after`` for each value, computed once per distinct value then taken
+    (scalar arguments make Arrow's element-wise join slow on big arrays)."""
+    encoded = values.combine_chunks().dictionary_encode()
+    words = pc.binary_join_element_wise(before, encoded.dictionary, after, "")
+    return words.take(encoded.indices)
+
+
+def _findings(encs: _Encounters) -> tuple[pa.Array, np.ndarray]:
+    """Per encounter, its results as ``description: value unit`` (or the coded answer)."""
+    obs = encs.tables["observations"]
+    enc = encs.position("observations", "encounter")
+    value = pc.binary_join_element_wise(
+        obs.column("value").cast(pa.string()).combine_chunks(),
+        pc.fill_null(_affix(obs.column("unit"), " ", ""), ""),
+        "",
+    )
+    item = pc.binary_join_element_wise(
+        _affix(obs.column("description"), "", ": "),
+        pc.coalesce(value, obs.column("value_text").combine_chunks(), ""),
+        "",
+    )
+    rank = _sorted_rank(obs.column("code").combine_chunks())
+    return _joined_per_encounter(encs.n, enc, item, rank, False)
+
+
+def _age_years(birth_days: np.ndarray, start_us: np.ndarray) -> np.ndarray:
+    """Completed years of age at each start time (birthday not yet reached: one less)."""
+    born = birth_days.astype("datetime64[D]")
+    on = (start_us // 86_400_000_000).astype("datetime64[D]")
+
+    def parts(d):
+        years = d.astype("datetime64[Y]").astype(np.int64)
+        months = d.astype("datetime64[M]")
+        day = (d - months.astype("datetime64[D]")).astype(np.int64)
+        return years, (months.astype(np.int64) % 12) * 100 + day
+
+    (y0, md0), (y1, md1) = parts(born), parts(on)
+    return y1 - y0 - (md1 < md0)
+
+
+def _sentence(*parts) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None) -> pa.Table:
+    """One note per encounter of ``tables`` (which must hold the shard's clinical tables).
+
+    ``rows`` (optional, from :class:`~hospigen.engine.tables.TableBuilder`) gives each table's
+    patient and encounter rows by position; without it they are found by identifier.
+    """
+    encs = _Encounters(tables, rows)
+    enc, patients = tables["encounters"], tables["patients"]
+    # a problem is known once its diagnosing encounter has started (and its onset has passed)
+    cond_enc = encs.position("conditions", "encounter")
+    recorded = np.where(cond_enc >= 0, encs.start[cond_enc], 0)
+    problems, n_problems = encs.active_list("conditions", "onset", "abatement", recorded)
+    meds, n_meds = encs.active_list("medications", "start", "stop")
+    findings, n_findings = _findings(encs)
+    birth = _np(patients.column("birth_date"))[encs.patient]
+    female = pc.equal(patients.column("gender"), "F").combine_chunks()
+    female = female.to_numpy(zero_copy_only=False)[encs.patient]
+    age = pa.array(_age_years(birth, encs.start)).cast(pa.string())
+    none = np.array(["none recorded", "none"], dtype=object)
+    text = _sentence(
+        enc.column("description").combine_chunks(),
+        " on ",
+        pc.strftime(enc.column("start"), format="%Y-%m-%d").combine_chunks(),
+        ". Patient is a ",
+        age,
+        "-year-old ",
+        pa.array(np.where(female, "female", "male")),
+        ". ",
+        pc.fill_null(_sentence("Reason for visit: ", enc.column("reason_description"), ". "), ""),
+        "Active problems: ",
+        pc.if_else(pa.array(n_problems > 0), problems, none[0]),
+        ". Current medications: ",
+        pc.if_else(pa.array(n_meds > 0), meds, none[1]),
+        ". ",
+        pc.if_else(pa.array(n_findings > 0), _sentence("Findings: ", findings, ". "), ""),
+        PLAN,
+    )
+    keys = patients.column("patient_key").to_numpy().astype(np.uint64)[encs.patient]
     # note ids share the encounter's key (patient key, encounter ordinal): one note per encounter
-    note_keys = keys * (1 << 20) + ordinal
+    note_keys = keys * np.uint64(1 << 20) + encs.ordinal.astype(np.uint64)
+    classes = enc.column("encounter_class").combine_chunks()
+    note_type = pc.fill_null(
+        pa.array(list(NOTE_TYPES.values())).take(
+            pc.index_in(classes, value_set=pa.array(list(NOTE_TYPES)))
+        ),
+        "progress",
+    )
     return pa.table(
         {
-            "note_id": uuids(seed, "note", note_keys),
-            "patient_id": result.column("patient_id"),
-            "encounter_id": result.column("encounter_id"),
-            "note_time": result.column("note_time"),
-            "note_type": result.column("note_type"),
-            "text": result.column("text").cast(pa.string()),
+            "note_id": uuid_array(seed, "note", note_keys),
+            "patient_id": enc.column("patient_id"),
+            "encounter_id": enc.column("encounter_id"),
+            "note_time": enc.column("stop"),
+            "note_type": note_type,
+            "text": text,
         },
         schema=schema("notes"),
     )

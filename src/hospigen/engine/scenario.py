@@ -15,7 +15,7 @@ import numpy as np
 from hospigen.engine.catalog import load_scenario_data
 from hospigen.engine.spec import ModuleError
 from hospigen.rng import KeyedRandom
-from hospigen.world.population import _draw_age_sex, _race_ethnicity
+from hospigen.world.population import draw_age_sex, draw_race
 
 CANDIDATES = 256
 KEY_OFFSET = 1 << 40  # conditioned populations never share keys with the plain world
@@ -95,7 +95,6 @@ def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
     if not scenario.constrained:
         return index
     rnd = KeyedRandom(seed, f"scenario/{scenario.name}")
-    world = KeyedRandom(seed, "patient")
     n = len(index)
     lo = np.zeros(n)
     hi = np.full(n, 200.0)
@@ -120,13 +119,13 @@ def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
         if len(todo) == 0:
             break
         cand = KEY_OFFSET + index[todo] * CANDIDATES + j
-        age, female = _draw_age_sex(world, cand)
+        age, female = draw_age_sex(seed, cand)
         ok = (age >= lo[todo]) & (age < hi[todo])
         if want_f is not None:
             ok &= female == want_f[todo]
         fallback[todo[ok & (fallback[todo] < 0)]] = cand[ok & (fallback[todo] < 0)]
         if want_race is not None:
-            race, _ = _race_ethnicity(world, cand)
+            race = draw_race(seed, cand)
             ok &= race == want_race[todo]
         chosen[todo[ok]] = cand[ok]
     # a rare race/age combination: keep age and sex, relax race; never relax age or sex silently

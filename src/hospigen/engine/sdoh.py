@@ -40,5 +40,5 @@ def record_sdoh(cohort: Cohort, shares: dict[str, float]) -> None:
             enc=first[hit],
             time=start[first][hit],
             code=np.full(n, code),
-            module=np.full(n, "sdoh", dtype=object),
+            module=np.full(n, cohort.labels.add("sdoh"), dtype=np.int32),
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from hospigen.engine.allergies import record_allergies
 from hospigen.engine.baseline import YEAR, Baseline
 from hospigen.engine.cohort import Cohort
 from hospigen.engine.executor import ModuleRunner
@@ -79,6 +80,7 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
         alive = entry < cohort.end[pidx]
         runner.run(pidx[alive], entry[alive])
     record_sdoh(cohort, plan.scenario.sdoh)
+    record_allergies(cohort, baseline.cfg.get("allergies") or {})
     death = np.where(np.isinf(cohort.death), np.nan, cohort.death)
     patients = patients.set_column(
         patients.schema.get_field_index("death_date"),
@@ -95,6 +97,6 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
     tables["procedures"] = builder.procedures()
     tables["immunizations"] = builder.immunizations()
     tables["careplans"] = builder.careplans()
-    tables["allergies"] = empty("allergies")
+    tables["allergies"] = builder.allergies()
     tables["notes"] = notes_table(world.seed, tables) if plan.notes else empty("notes")
     return tables

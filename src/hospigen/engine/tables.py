@@ -3,6 +3,10 @@
 Rows are sorted by (patient, time, emission sequence); each row's identifier is
 ``uuids(seed, kind, patient_key * 2**20 + ordinal)`` where ordinal is the row's rank among the
 patient's rows of that table, so ids are unique, shard-independent and stable across run sizes.
+
+Strings are never held as Python objects: codes, module names and coded answers are integer
+indices into small vocabularies (the cohort's codebook and labels), turned into Arrow string
+columns with one ``take`` each; identifiers are built as Arrow arrays from their ASCII bytes.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hospigen.engine.cohort import DAY_US, Cohort
-from hospigen.model import schema, uuids
+from hospigen.model import schema, uuid_array
 from hospigen.terminology import default_terminology
 
 ORDINAL_BITS = 20
@@ -34,24 +38,35 @@ def _ts(days: np.ndarray) -> pa.Array:
     return pa.array(np.where(mask, 0, us).astype(np.int64), pa.timestamp("us", tz="UTC"), mask=mask)
 
 
+def _take(values: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``values[idx]`` as an Arrow array; a negative index gives null."""
+    idx = np.asarray(idx, dtype=np.int64)
+    missing = idx < 0
+    if missing.any():
+        return values.take(pa.array(np.where(missing, 0, idx), mask=missing))
+    return values.take(pa.array(idx))
+
+
+def _floats(values: np.ndarray) -> pa.Array:
+    """A float column with NaN as null."""
+    return pa.array(values, pa.float64(), mask=np.isnan(values))
+
+
 def _order(log, table: str) -> tuple[np.ndarray, np.ndarray]:
     """(sort order, per-patient ordinal of each sorted row)."""
     pidx = log.column(table, "pidx").astype(np.int64)
-    if table == "encounters":
-        when = log.column(table, "start").astype(np.float64)
-    else:
-        when = log.column(table, "time").astype(np.float64)
+    when = log.column(table, "start" if table == "encounters" else "time").astype(np.float64)
     seq = log.column(table, "seq").astype(np.int64)
-    order = np.lexsort((np.arange(len(pidx)), seq, when, pidx))
+    order = np.lexsort((seq, when, pidx))  # stable: equal keys keep emission order
     p = pidx[order]
     first = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1] if len(p) else np.array([], np.int64)
     starts = np.repeat(first, np.diff(np.r_[first, len(p)]))
     return order, np.arange(len(p)) - starts
 
 
-def _ids(cohort: Cohort, table: str, pidx: np.ndarray, ordinal: np.ndarray) -> np.ndarray:
+def _ids(cohort: Cohort, table: str, pidx: np.ndarray, ordinal: np.ndarray) -> pa.Array:
     keys = cohort.keys[pidx] * np.uint64(1 << ORDINAL_BITS) + ordinal.astype(np.uint64)
-    return uuids(cohort.seed, _KIND[table], keys)
+    return uuid_array(cohort.seed, _KIND[table], keys)
 
 
 def _ends(cohort: Cohort, table: str) -> np.ndarray:
@@ -70,91 +85,114 @@ class TableBuilder:
         self.system = cohort.codes.column(0)
         self.code = cohort.codes.column(1)
         self.display = cohort.codes.column(2)
-        self.patient_id = patients.column("patient_id").to_numpy(zero_copy_only=False)
+        self.labels = cohort.labels.array()
+        self.patient_id = patients.column("patient_id").combine_chunks()
         self._providers = providers
-        self.enc_id_by_row = np.array([], dtype=object)
+        self.enc_id_by_row = pa.array([], pa.string())
+        self.enc_provider_by_row = pa.array([], pa.string())
+        self.enc_position = np.array([], np.int64)  # emission row → row of the encounters table
+        # per table, in table order: patient index and encounter-table row of each row (lets
+        # the notes join by position instead of hashing identifier strings)
+        self.rows: dict[str, dict[str, np.ndarray]] = {}
 
-    def _provider_for(self, facility: np.ndarray, salt: np.ndarray) -> np.ndarray:
+    def _col(self, table: str, name: str, order: np.ndarray, default: float = np.nan):
+        return self.c.log.column(table, name, default)[order]
+
+    def _label(self, table: str, name: str, order: np.ndarray) -> pa.Array:
+        return _take(self.labels, self._col(table, name, order, -1))
+
+    def _facilities(self, pidx: np.ndarray, site: np.ndarray) -> pa.Array:
+        """Each encounter's facility: the patient's home facility, or hospital (site 1)."""
+        both = pa.concat_arrays(
+            [
+                self.patients.column("home_facility_id").combine_chunks(),
+                self.patients.column("hospital_id").combine_chunks(),
+            ]
+        )
+        return both.take(pa.array(pidx + site.astype(np.int64) * self.patients.num_rows))
+
+    def _provider_for(self, facility: pa.Array, salt: np.ndarray) -> pa.Array:
+        """A clinician of each facility, picked by ``salt`` among its providers (sorted)."""
         prov = self._providers.sort_by([("facility_id", "ascending"), ("provider_id", "ascending")])
-        fac = prov.column("facility_id").to_numpy(zero_copy_only=False)
-        ids = prov.column("provider_id").to_numpy(zero_copy_only=False)
-        uniq, start, count = np.unique(fac, return_index=True, return_counts=True)
-        pos = np.searchsorted(uniq, facility)
-        pos = np.clip(pos, 0, len(uniq) - 1)
+        fac = prov.column("facility_id").combine_chunks()
+        counts = pc.value_counts(fac)  # in order of first appearance: the sorted facilities
+        uniq = counts.field("values")
+        count = counts.field("counts").to_numpy().astype(np.int64)
+        start = np.r_[0, np.cumsum(count)[:-1]]
+        pos = pc.index_in(facility, value_set=uniq).fill_null(0).to_numpy().astype(np.int64)
         pick = start[pos] + (salt % count[pos].astype(np.uint64)).astype(np.int64)
-        return ids[pick]
+        return prov.column("provider_id").combine_chunks().take(pa.array(pick))
 
     def encounters(self) -> pa.Table:
         """The encounters table (also fixes the encounter ids other tables refer to)."""
-        log, c = self.c.log, self.c
-        order, ordinal = _order(log, "encounters")
-        pidx = log.column("encounters", "pidx").astype(np.int64)[order]
+        c = self.c
+        order, ordinal = _order(c.log, "encounters")
+        pidx = self._col("encounters", "pidx", order).astype(np.int64)
         ids = _ids(c, "encounters", pidx, ordinal)
-        self.enc_id_by_row = np.empty(len(order), dtype=object)
-        self.enc_id_by_row[order] = ids
-        self.enc_provider_by_row = np.empty(len(order), dtype=object)
-        site = log.column("encounters", "site").astype(np.int8)[order]
-        home = self.patients.column("home_facility_id").to_numpy(zero_copy_only=False)
-        hosp = self.patients.column("hospital_id").to_numpy(zero_copy_only=False)
-        facility = np.where(site == 1, hosp[pidx], home[pidx])
+        site = self._col("encounters", "site", order, 0).astype(np.int8)
+        facility = self._facilities(pidx, site)
         provider = self._provider_for(
             facility, c.keys[pidx] * np.uint64(2) + site.astype(np.uint64)
         )
-        self.enc_provider_by_row[order] = provider
-        code = log.column("encounters", "code").astype(np.int64)[order]
-        reason = log.column("encounters", "reason").astype(np.int64)[order]
-        payer = self.patients.column("payer_id").to_numpy(zero_copy_only=False)[pidx]
-        has_reason = reason >= 0
+        self.enc_position = np.empty(len(order), dtype=np.int64)
+        self.enc_position[order] = np.arange(len(order))
+        self.enc_id_by_row = ids.take(pa.array(self.enc_position))
+        self.enc_provider_by_row = provider.take(pa.array(self.enc_position))
+        self.rows["encounters"] = {"patient": pidx}
+        code = self._col("encounters", "code", order).astype(np.int64)
+        reason = self._col("encounters", "reason", order, -1).astype(np.int64)
+        payer = self.patients.column("payer_id").combine_chunks().take(pa.array(pidx))
         return pa.table(
             {
                 "encounter_id": ids,
-                "patient_id": self.patient_id[pidx],
+                "patient_id": self.patient_id.take(pa.array(pidx)),
                 "facility_id": facility,
                 "provider_id": provider,
                 "payer_id": payer,
-                "encounter_class": log.column("encounters", "klass")[order],
-                "code_system": self.system[code],
-                "code": self.code[code],
-                "description": self.display[code],
-                "start": _ts(log.column("encounters", "start").astype(float)[order]),
-                "stop": _ts(log.column("encounters", "stop").astype(float)[order]),
-                "reason_code": np.where(has_reason, self.code[reason], None),
-                "reason_description": np.where(has_reason, self.display[reason], None),
-                "module": log.column("encounters", "module")[order],
-                "base_cost": log.column("encounters", "cost").astype(float)[order],
+                "encounter_class": self._label("encounters", "klass", order),
+                "code_system": _take(self.system, code),
+                "code": _take(self.code, code),
+                "description": _take(self.display, code),
+                "start": _ts(self._col("encounters", "start", order)),
+                "stop": _ts(self._col("encounters", "stop", order)),
+                "reason_code": _take(self.code, reason),
+                "reason_description": _take(self.display, reason),
+                "module": self._label("encounters", "module", order),
+                "base_cost": self._col("encounters", "cost", order).astype(float),
             },
             schema=schema("encounters"),
         )
 
     def _events(self, table: str) -> tuple[np.ndarray, dict]:
-        log, c = self.c.log, self.c
-        order, ordinal = _order(log, table)
-        pidx = log.column(table, "pidx").astype(np.int64)[order]
-        code = log.column(table, "code").astype(np.int64)[order]
-        enc = log.column(table, "enc").astype(np.int64)[order]
+        c = self.c
+        order, ordinal = _order(c.log, table)
+        pidx = self._col(table, "pidx", order).astype(np.int64)
+        enc = self._col(table, "enc", order).astype(np.int64)
+        self.rows[table] = {"patient": pidx, "encounter": self.enc_position[enc]}
         common = {
             "id": _ids(c, table, pidx, ordinal),
-            "patient_id": self.patient_id[pidx],
-            "encounter_id": self.enc_id_by_row[enc],
-            "code": code,
-            "time": log.column(table, "time").astype(float)[order],
-            "module": log.column(table, "module")[order],
+            "patient_id": self.patient_id.take(pa.array(pidx)),
+            "encounter_id": self.enc_id_by_row.take(pa.array(enc)),
+            "code": self._col(table, "code", order).astype(np.int64),
+            "enc": enc,
+            "time": self._col(table, "time", order).astype(float),
+            "module": self._label(table, "module", order),
         }
         return order, common
 
     def conditions(self) -> pa.Table:
         """Conditions (ICD-10-CM), with abatement where a module ended them."""
         order, e = self._events("conditions")
-        onset = self.c.log.column("conditions", "onset_time", np.nan).astype(float)[order]
+        onset = self._col("conditions", "onset_time", order).astype(float)
         onset = np.where(np.isnan(onset), e["time"], onset)
         return pa.table(
             {
                 "condition_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "code_system": self.system[e["code"]],
-                "code": self.code[e["code"]],
-                "description": self.display[e["code"]],
+                "code_system": _take(self.system, e["code"]),
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
                 "onset": _ts(onset),
                 "abatement": _ts(_ends(self.c, "conditions")[order]),
                 "module": e["module"],
@@ -164,31 +202,31 @@ class TableBuilder:
 
     def observations(self) -> pa.Table:
         """Observations (LOINC + UCUM) with reference ranges and interpretation."""
-        log = self.c.log
         order, e = self._events("observations")
-        value = log.column("observations", "value", np.nan).astype(float)[order]
-        low = log.column("observations", "ref_low", np.nan).astype(float)[order]
-        high = log.column("observations", "ref_high", np.nan).astype(float)[order]
-        codes = self.code[e["code"]]
-        unit, category = _loinc_attributes(codes)
-        interp = np.where(value < low, "L", np.where(value > high, "H", "N"))
-        interp = np.where(np.isnan(low) | np.isnan(value), None, interp)
+        value = self._col("observations", "value", order).astype(float)
+        low = self._col("observations", "ref_low", order).astype(float)
+        high = self._col("observations", "ref_high", order).astype(float)
+        unit, category = _loinc_attributes(self.system, self.code)
+        # interpretation: 0 N, 1 L, 2 H; -1 (null) without a value or a reference range
+        interp = np.where(value < low, 1, np.where(value > high, 2, 0))
+        interp = np.where(np.isnan(low) | np.isnan(value), -1, interp)
+        code = e["code"]
         return pa.table(
             {
                 "observation_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "category": category,
-                "code": codes,
-                "description": self.display[e["code"]],
-                "value": pa.array(value, mask=np.isnan(value)),
-                "unit": np.where(np.isnan(value), None, unit),
-                "value_text": log.column("observations", "text")[order],
+                "category": _take(category, code),
+                "code": _take(self.code, code),
+                "description": _take(self.display, code),
+                "value": _floats(value),
+                "unit": _take(unit, np.where(np.isnan(value), -1, code)),
+                "value_text": self._label("observations", "text", order),
                 "effective": _ts(e["time"]),
-                "ref_low": pa.array(low, mask=np.isnan(low)),
-                "ref_high": pa.array(high, mask=np.isnan(high)),
-                "interpretation": interp,
-                "panel_code": log.column("observations", "panel")[order],
+                "ref_low": _floats(low),
+                "ref_high": _floats(high),
+                "interpretation": _take(pa.array(["N", "L", "H"]), interp),
+                "panel_code": self._label("observations", "panel", order),
                 "module": e["module"],
             },
             schema=schema("observations"),
@@ -196,23 +234,20 @@ class TableBuilder:
 
     def medications(self) -> pa.Table:
         """Medication orders (RxNorm); the prescriber is the encounter's clinician."""
-        log = self.c.log
         order, e = self._events("medications")
-        enc = log.column("medications", "enc").astype(np.int64)[order]
-        prescriber = self.enc_provider_by_row[enc]
-        reason = log.column("medications", "reason", -1).astype(np.int64)[order]
+        reason = self._col("medications", "reason", order, -1).astype(np.int64)
         return pa.table(
             {
                 "medication_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "code": self.code[e["code"]],
-                "description": self.display[e["code"]],
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
                 "start": _ts(e["time"]),
                 "stop": _ts(_ends(self.c, "medications")[order]),
-                "reason_code": np.where(reason >= 0, self.code[reason], None),
-                "prescriber_id": prescriber,
-                "base_cost": log.column("medications", "cost").astype(float)[order],
+                "reason_code": _take(self.code, reason),
+                "prescriber_id": self.enc_provider_by_row.take(pa.array(e["enc"])),
+                "base_cost": self._col("medications", "cost", order).astype(float),
                 "module": e["module"],
             },
             schema=schema("medications"),
@@ -220,20 +255,19 @@ class TableBuilder:
 
     def procedures(self) -> pa.Table:
         """Procedures (HCPCS / bare CPT, SNOMED CT)."""
-        log = self.c.log
         order, e = self._events("procedures")
-        reason = log.column("procedures", "reason", -1).astype(np.int64)[order]
+        reason = self._col("procedures", "reason", order, -1).astype(np.int64)
         return pa.table(
             {
                 "procedure_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "code_system": self.system[e["code"]],
-                "code": self.code[e["code"]],
-                "description": self.display[e["code"]],
+                "code_system": _take(self.system, e["code"]),
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
                 "performed": _ts(e["time"]),
-                "reason_code": np.where(reason >= 0, self.code[reason], None),
-                "base_cost": log.column("procedures", "cost").astype(float)[order],
+                "reason_code": _take(self.code, reason),
+                "base_cost": self._col("procedures", "cost", order).astype(float),
                 "module": e["module"],
             },
             schema=schema("procedures"),
@@ -247,49 +281,61 @@ class TableBuilder:
                 "immunization_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "code": self.code[e["code"]],
-                "description": self.display[e["code"]],
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
                 "date": _ts(e["time"]),
-                "base_cost": self.c.log.column("immunizations", "cost").astype(float)[order],
+                "base_cost": self._col("immunizations", "cost", order).astype(float),
             },
             schema=schema("immunizations"),
         )
 
     def careplans(self) -> pa.Table:
         """Care plans with their activities."""
-        log = self.c.log
         order, e = self._events("careplans")
-        reason = log.column("careplans", "reason", -1).astype(np.int64)[order]
-        acts = log.column("careplans", "activities", "")[order]
-        activities = pc.split_pattern(pa.array(acts, pa.string()), "|")
+        reason = self._col("careplans", "reason", order, -1).astype(np.int64)
+        acts = self._label("careplans", "activities", order).fill_null("")
         return pa.table(
             {
                 "careplan_id": e["id"],
                 "patient_id": e["patient_id"],
                 "encounter_id": e["encounter_id"],
-                "code_system": self.system[e["code"]],
-                "code": self.code[e["code"]],
-                "description": self.display[e["code"]],
+                "code_system": _take(self.system, e["code"]),
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
                 "start": _ts(e["time"]),
                 "stop": _ts(_ends(self.c, "careplans")[order]),
-                "reason_code": np.where(reason >= 0, self.code[reason], None),
-                "activities": activities,
+                "reason_code": _take(self.code, reason),
+                "activities": pc.split_pattern(acts, "|"),
                 "module": e["module"],
             },
             schema=schema("careplans"),
         )
 
+    def allergies(self) -> pa.Table:
+        """Allergies and intolerances (RxNorm ingredients, SNOMED CT substances)."""
+        order, e = self._events("allergies")
+        return pa.table(
+            {
+                "allergy_id": e["id"],
+                "patient_id": e["patient_id"],
+                "encounter_id": e["encounter_id"],
+                "code_system": _take(self.system, e["code"]),
+                "code": _take(self.code, e["code"]),
+                "description": _take(self.display, e["code"]),
+                "category": self._label("allergies", "category", order),
+                "criticality": self._label("allergies", "criticality", order),
+                "onset": _ts(e["time"]),
+            },
+            schema=schema("allergies"),
+        )
 
-def _loinc_attributes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(UCUM unit, category) of each LOINC code, from the terminology table."""
-    uniq, inv = np.unique(codes.astype(str), return_inverse=True) if len(codes) else ([], [])
+
+def _loinc_attributes(systems: pa.Array, codes: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(UCUM unit, category) of every codebook entry (one lookup per entry, not per row)."""
     terms = default_terminology()
     units, cats = [], []
-    for code in uniq:
-        concept = terms.lookup("loinc", code)
-        units.append(concept.get("unit") or None)
-        cats.append(concept.get("category") or "laboratory")
-    return (
-        np.array(units, dtype=object)[inv] if len(codes) else np.array([], object),
-        np.array(cats, dtype=object)[inv] if len(codes) else np.array([], object),
-    )
+    for system, code in zip(systems.to_pylist(), codes.to_pylist(), strict=True):
+        concept = terms.lookup("loinc", code) if system == "loinc" else None
+        units.append((concept.get("unit") if concept else None) or None)
+        cats.append((concept.get("category") if concept else None) or "laboratory")
+    return pa.array(units, pa.string()), pa.array(cats, pa.string())

@@ -75,9 +75,24 @@ def available() -> dict[str, str]:
     return {name: _REGISTRY[name].description for name in sorted(_REGISTRY)}
 
 
+def _load(name: str) -> None:
+    """Import the exporter of ``name``: its own module when it is named like the format (so
+    ``csv`` does not import the FHIR and HL7 libraries), else every exporter."""
+    if name in _REGISTRY:
+        return
+    if name.isidentifier() and name != "registry":
+        try:
+            importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+    if name not in _REGISTRY:
+        _discover()
+
+
 def get(name: str) -> Exporter:
     """A new exporter instance for format ``name``."""
-    _discover()
+    _load(name)
     try:
         return _REGISTRY[name]()
     except KeyError:

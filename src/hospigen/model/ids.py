@@ -11,19 +11,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
 
 from hospigen.rng import KeyedRandom
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-# positions of the 32 hex digits inside the 36-character canonical form
-_DIGIT_POS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+# byte value → its two hex digits, as one little-endian uint16 (so a whole array converts in
+# one take instead of 16 shifts and masks per word)
+_BYTE_HEX = (_HEX[np.arange(256) >> 4].astype(np.uint16)) | (
+    _HEX[np.arange(256) & 15].astype(np.uint16) << 8
+)
+# (start, end) of the 32 hex digits' groups in the 36-character canonical form, and in the digits
+_GROUPS = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))
 
 
-def _hex_digits(words: np.ndarray) -> np.ndarray:
-    """(n,) uint64 → (n, 16) hex digit codes, most significant first."""
-    shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    nibbles = (words[:, None] >> shifts[None, :]) & np.uint64(0xF)
-    return _HEX[nibbles.astype(np.intp)]
+def _uuid_bytes(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.ndarray:
+    """(n, 36) uint8: the canonical text of every UUID, in ASCII."""
+    rnd = KeyedRandom(seed, f"id/{kind}")
+    hi = rnd.bits(keys, "hi")
+    lo = rnd.bits(keys, "lo")
+    # version 8 in bits 48..51 of hi; variant 0b10 in the top bits of lo
+    hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x8000)
+    lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
+    words = np.empty((len(hi), 2), dtype=">u8")  # big-endian: most significant byte first
+    words[:, 0], words[:, 1] = hi, lo
+    digits = _BYTE_HEX[words.view(np.uint8).reshape(-1, 16)].view(np.uint8)  # (n, 32)
+    out = np.full((len(hi), 36), ord("-"), dtype=np.uint8)
+    for start, stop, first in _GROUPS:
+        out[:, start:stop] = digits[:, first : first + stop - start]
+    return out
 
 
 def uuids(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -34,15 +50,22 @@ def uuids(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.ndarray:
     >>> uuids(1, "patient", [0])[0][14]  # version nibble
     '8'
     """
-    rnd = KeyedRandom(seed, f"id/{kind}")
-    hi = rnd.bits(keys, "hi")
-    lo = rnd.bits(keys, "lo")
-    # version 8 in bits 48..51 of hi; variant 0b10 in the top bits of lo
-    hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x8000)
-    lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)
-    out = np.full((len(hi), 36), ord("-"), dtype=np.uint8)
-    out[:, _DIGIT_POS] = np.concatenate([_hex_digits(hi), _hex_digits(lo)], axis=1)
-    return out.view("S36").ravel().astype("U36")
+    return _uuid_bytes(seed, kind, keys).view("S36").ravel().astype("U36")
+
+
+def uuid_array(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> pa.Array:
+    """The same identifiers as :func:`uuids`, as an Arrow string array.
+
+    Built straight from the ASCII bytes (fixed 36-byte offsets), which avoids numpy's
+    4-bytes-per-character ``str`` arrays and Python objects: ~20x faster for big tables.
+
+    >>> uuid_array(1, "patient", [3]).to_pylist() == uuids(1, "patient", [3]).tolist()
+    True
+    """
+    data = _uuid_bytes(seed, kind, keys)
+    n = len(data)
+    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data.ravel()))
 
 
 def uuid(seed: int, kind: str, key: int) -> str:

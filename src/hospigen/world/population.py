@@ -63,6 +63,20 @@ def _race_ethnicity(rnd: KeyedRandom, keys: np.ndarray) -> tuple[np.ndarray, np.
     return race, hispanic
 
 
+def draw_age_sex(seed: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(age in years on the as-of date, female flag) of world persons ``keys``.
+
+    The very values :func:`patients_table` uses, so callers can pick world persons by age and
+    sex (scenarios) without building whole patient rows.
+    """
+    return _draw_age_sex(KeyedRandom(seed, "patient"), np.asarray(keys, dtype=np.int64))
+
+
+def draw_race(seed: int, keys: np.ndarray) -> np.ndarray:
+    """CDC race codes of world persons ``keys`` (the values of ``patients.race_code``)."""
+    return _race_ethnicity(KeyedRandom(seed, "patient"), np.asarray(keys, dtype=np.int64))[0]
+
+
 def _marital(rnd: KeyedRandom, keys: np.ndarray, age: np.ndarray) -> np.ndarray:
     rows = np.array(demographics()["marital_by_age"], dtype=np.float64)
     band = np.searchsorted(rows[:, 1], age, side="right").clip(0, len(rows) - 1)
