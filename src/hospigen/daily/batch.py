@@ -68,7 +68,7 @@ def build_day(config: DailyConfig, date: dt.date, registry: Registry) -> dict[st
     notes = write_notes(seed, enc, vit, lab, age, fem)
 
     enc_ids = tables.encounter_ids(seed, enc)
-    pat_ids = reg["patient_id"].take(pa.array(enc.patient_key))
+    pat_ids = reg["patient_id"].combine_chunks().take(pa.array(enc.patient_key))
     keys = np.unique(enc.patient_key)
     today = np.datetime64(date, "D").astype(np.int64)
     ages = np.floor((today - birth[keys]) / 365.2425)
@@ -116,7 +116,7 @@ def run_day(config: DailyConfig, date: dt.date, mode: str, root: Path) -> DayRes
     files = build_day(config, date, registry)
     for name in FILES:
         write_atomic(folder / name, files[name])
-    write_atomic(folder / "manifest.json", manifest(config, date, mode, files))
+    write_atomic(folder / "manifest.json", manifest(config, date, mode, files), durable=True)
     counts = {name: int(files[f"{name}#rows"]) for name in FILES}
     return DayResult(date, folder, counts, status, size_on(config, date))
 

@@ -8,29 +8,44 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling, then rename it over ``path``."""
+def write_atomic(path: Path, data: bytes, durable: bool = False) -> None:
+    """Write ``data`` to a temporary sibling, then rename it over ``path``.
+
+    Readers see the old file or the new one, never a part. ``durable`` also fsyncs before the
+    rename (used for the manifest and the registry: a manifest on disk vouches, by checksum,
+    for the data files written before it).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.partial")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
 def csv_bytes(table: pa.Table) -> bytes:
-    """``table`` as CSV with a header; strings quoted only when needed."""
+    """``table`` as RFC 4180 CSV with a header.
+
+    Values are written bare; only when some value holds a comma, quote or line break is the
+    file written with every string quoted (Arrow refuses to write such a value bare).
+    """
     buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
+    try:
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="none"))
+    except pa.ArrowInvalid:
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
     return buf.getvalue()
 
 
 def iso_minutes(minutes: np.ndarray) -> pa.Array:
     """Minutes since the Unix epoch → ``YYYY-MM-DDTHH:MM:SS`` strings."""
-    stamps = np.asarray(minutes, dtype=np.int64).astype("datetime64[m]").astype("datetime64[s]")
-    return pa.array(np.datetime_as_string(stamps, unit="s"))
+    seconds = pa.array(np.asarray(minutes, dtype=np.int64) * 60, pa.timestamp("s"))
+    return pc.utf8_replace_slice(seconds.cast(pa.string()), 10, 11, "T")

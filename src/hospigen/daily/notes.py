@@ -6,7 +6,7 @@ quotes, so the rule "no note mentions a result that has not happened yet" is che
 
 Note types: ``triage`` (12 min after arrival), ``assessment_plan`` (1-2.5 h), ``lab_review``
 (5-30 min after each lactate or troponin result), ``progress`` (each later day, mid-morning) and
-``discharge`` (10-40 min before discharge). Text is assembled column-wise from numpy arrays.
+``discharge`` (10-40 min before discharge). Text is assembled column-wise (Arrow string kernels).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.daily.encounters import DAY, Encounters
 from hospigen.daily.labs import Labs, lab_column, lab_table, test_index
@@ -52,7 +54,7 @@ class Notes:
     enc: np.ndarray
     time: np.ndarray
     kind: np.ndarray
-    text: np.ndarray  # object array of str
+    text: pa.Array
     vitals_at: np.ndarray  # minute of the quoted HR/BP/RR/SpO2 (temperature may be older)
     lab_refs: list[np.ndarray]  # per quoted test: lab row index or -1
     seq: np.ndarray
@@ -95,25 +97,80 @@ def _latest(keys_sorted: np.ndarray, rows_sorted: np.ndarray, e: np.ndarray, t: 
     return np.where(same, cand, -1)
 
 
-def _fmt(values: np.ndarray, decimals: int | np.ndarray) -> np.ndarray:
-    """Numbers → strings with the given decimals (vectorised over a per-element count)."""
-    dec = np.broadcast_to(decimals, values.shape)
-    out = np.empty(len(values), dtype=object)
-    for d in np.unique(dec):
-        sel = dec == d
-        out[sel] = np.char.mod(f"%.{int(d)}f", values[sel]).astype(object)
-    return out
+def _cat(*parts: pa.Array | str) -> pa.Array:
+    """Element-wise concatenation of string arrays and literal strings (in C++)."""
+    return pc.binary_join_element_wise(*parts, "")
 
 
-def _lab_phrase(labs: Labs, row: np.ndarray) -> np.ndarray:
+def join_present(acc: pa.Array, piece: pa.Array, present: np.ndarray, sep: str) -> pa.Array:
+    """``acc`` with ``piece`` appended (after ``sep`` unless ``acc`` is empty) where present."""
+    joined = pc.if_else(pc.equal(acc, ""), piece, _cat(acc, sep, piece))
+    return pc.if_else(pa.array(present), joined, acc)
+
+
+def _pick(table: np.ndarray, index: np.ndarray) -> pa.Array:
+    """``table[index]`` for a small array of phrases."""
+    return pa.array(list(table), pa.string()).take(pa.array(index, pa.int64()))
+
+
+def fmt(values: np.ndarray, decimals: int | np.ndarray) -> pa.Array:
+    """Non-negative numbers → fixed-decimal strings (``3.40``), per-element decimals."""
+    dec = np.broadcast_to(np.asarray(decimals, dtype=np.int64), np.shape(values))
+    scale = 10**dec
+    q = np.round(np.abs(values) * scale).astype(np.int64)
+    whole = pa.array(q // scale).cast(pa.string())
+    frac = pa.array(q % scale + scale).cast(pa.string())  # "1" + zero-padded digits
+    frac = pc.utf8_slice_codeunits(frac, 1)
+    dotted = pc.binary_join_element_wise(whole, frac, ".")
+    return pc.if_else(pa.array(dec == 0), whole, dotted)
+
+
+def _lab_phrase(labs: Labs, row: np.ndarray) -> pa.Array:
     """``"Lactate 3.4 mmol/L (high)"`` for each lab row (``""`` where row is -1)."""
     r = np.maximum(row, 0)
     test = labs.test[r]
-    names = np.array(lab_table()["test_name"].to_pylist(), dtype=object)[test]
-    units = np.array(lab_table()["unit"].to_pylist(), dtype=object)[test]
-    text = names + " " + _fmt(labs.value[r], lab_column("decimals")[test]) + " " + units
-    text = text + " (" + FLAG_WORDS[labs.flag[r]] + ")"
-    return np.where(row >= 0, text, "")
+    cat = lab_table()
+    t = pa.array(test)
+    value = fmt(labs.value[r], lab_column("decimals")[test])
+    name, unit = cat["test_name"].combine_chunks(), cat["unit"].combine_chunks()
+    flag = _pick(FLAG_WORDS, labs.flag[r])
+    text = _cat(name.take(t), " ", value, " ", unit.take(t), " (", flag, ")")
+    return pc.if_else(pa.array(row >= 0), text, "")
+
+
+def _vitals_phrase(vitals: Vitals, v: np.ndarray, tv: np.ndarray) -> pa.Array:
+    val = vitals.values
+    return _cat(
+        "HR ", fmt(val[v, HR], 0), " bpm, BP ", fmt(val[v, SBP], 0), "/", fmt(val[v, DBP], 0),
+        " mmHg, RR ", fmt(val[v, RR], 0), "/min, SpO2 ", fmt(val[v, SPO2], 0), "%, T ",
+        fmt(val[tv, TEMP], 1), " C",
+    )  # fmt: skip
+
+
+def _text(kind_id: int, sel: np.ndarray, ctx: dict) -> pa.Array:
+    """The text of the notes ``sel`` (all of type ``kind_id``)."""
+    e, sc = ctx["e"][sel], ctx["sc"][sel]
+    vit = _vitals_phrase(ctx["vitals"], ctx["v"][sel], ctx["tv"][sel])
+    results = ctx["results"].take(pa.array(sel))
+    if kind_id == TRIAGE:
+        sex = pa.array(np.where(ctx["female"][e], "female", "male"))
+        age = pa.array(np.floor(ctx["age"][e]).astype(np.int64)).cast(pa.string())
+        return _cat("Triage: ", age, "-year-old ", sex, " presenting with ",
+                    _pick(COMPLAINT, sc), ". Acuity ", _pick(ACUITY, ctx["acuity"][e]), ". ",
+                    vit, ".")  # fmt: skip
+    if kind_id == ASSESSMENT:
+        return _cat("Assessment: ", _pick(DIAGNOSIS, sc), ". Plan: ", _pick(PLAN, sc), ". ",
+                    vit, ".", results)  # fmt: skip
+    if kind_id == PROGRESS:
+        day = pa.array(ctx["t"][sel] // DAY - ctx["admit"][e] // DAY + 1).cast(pa.string())
+        return _cat("Progress, hospital day ", day, ": ", vit, ".", results)
+    if kind_id == LAB_REVIEW:
+        labs, reviewed, prev = ctx["labs"], ctx["reviewed"][sel], ctx["prev"][sel]
+        before = pc.if_else(pa.array(prev >= 0), _cat(", previous ", _lab_phrase(labs, prev)), "")
+        return _cat("Lab review: ", _lab_phrase(labs, reviewed), before, ".")
+    los = fmt((ctx["discharge"][e] - ctx["admit"][e]) / 60.0, 0)
+    return _cat("Discharge summary: ", los, " h stay for ", _pick(DIAGNOSIS, sc),
+                ". Condition at discharge: ", vit, ".", results)  # fmt: skip
 
 
 def write_notes(
@@ -126,48 +183,33 @@ def write_notes(
     v = _latest(vkeys, np.arange(len(vkeys)), e, t - base)
     has_temp = np.flatnonzero(vitals.present[:, TEMP])
     tv = _latest(vkeys[has_temp], has_temp, e, t - base)
-    val = vitals.values
-    vit = (
-        "HR " + _fmt(val[v, HR], 0) + " bpm, BP " + _fmt(val[v, SBP], 0) + "/"
-        + _fmt(val[v, DBP], 0) + " mmHg, RR " + _fmt(val[v, RR], 0) + "/min, SpO2 "
-        + _fmt(val[v, SPO2], 0) + "%, T " + _fmt(val[tv, TEMP], 1) + " C"
-    )  # fmt: skip
 
-    refs, quoted = [], np.full(len(e), "", dtype=object)
+    refs, quoted = [], pa.array([""] * len(e), pa.string())
     for name in QUOTED_TESTS:
         rows = np.flatnonzero(labs.test == test_index(name))
         rows = rows[np.lexsort((labs.resulted[rows], labs.enc[rows]))]
         r = _latest(labs.enc[rows] * BIG + (labs.resulted[rows] - base), rows, e, t - base)
         refs.append(r)
-        phrase = _lab_phrase(labs, r)
-        quoted = np.where(r >= 0, quoted + np.where(quoted == "", "", "; ") + phrase, quoted)
-    results = np.where(quoted == "", " No results yet.", " Latest results: " + quoted + ".")
-
-    sc = enc.scenario[e]
-    sex = np.where(female[e], "female", "male").astype(object)
-    age_s = np.floor(age[e]).astype(int).astype(str).astype(object)
-    triage = (
-        "Triage: " + age_s + "-year-old " + sex + " presenting with " + COMPLAINT[sc]
-        + ". Acuity " + ACUITY[enc.acuity[e]] + ". " + vit + "."
-    )  # fmt: skip
-    assessment = "Assessment: " + DIAGNOSIS[sc] + ". Plan: " + PLAN[sc] + ". " + vit + "." + results
-    day_n = ((t // DAY) - (enc.admit[e] // DAY) + 1).astype(str).astype(object)
-    progress = "Progress, hospital day " + day_n + ": " + vit + "." + results
+        quoted = join_present(quoted, _lab_phrase(labs, r), r >= 0, "; ")
+    any_result = pc.not_equal(quoted, "")
+    results = pc.if_else(any_result, _cat(" Latest results: ", quoted, "."), " No results yet.")
     prev = _previous(labs, reviewed)
-    review = "Lab review: " + _lab_phrase(labs, reviewed) + np.where(
-        prev >= 0, ", previous " + _lab_phrase(labs, prev), ""
-    ) + "."  # fmt: skip
-    los = _fmt((enc.discharge[e] - enc.admit[e]) / 60.0, 0)
-    discharge = (
-        "Discharge summary: " + los + " h stay for " + DIAGNOSIS[sc]
-        + ". Condition at discharge: " + vit + "." + results
-    )  # fmt: skip
-    text = np.select(
-        [kind == TRIAGE, kind == ASSESSMENT, kind == PROGRESS, kind == LAB_REVIEW],
-        [triage, assessment, progress, review],
-        discharge,
-    )
-    # a lab review also quotes the reviewed result and the one before it
+    ctx = {
+        "e": e, "t": t, "sc": enc.scenario[e], "vitals": vitals, "v": v, "tv": tv,
+        "results": results, "female": female, "age": age, "acuity": enc.acuity,
+        "admit": enc.admit, "discharge": enc.discharge, "labs": labs, "reviewed": reviewed,
+        "prev": prev,
+    }  # fmt: skip
+    pieces, order = [], []
+    for kind_id in range(len(NOTE_TYPES)):
+        sel = np.flatnonzero(kind == kind_id)
+        pieces.append(_text(kind_id, sel, ctx))
+        order.append(sel)
+    inverse = np.empty(len(e), dtype=np.int64)
+    inverse[np.concatenate(order)] = np.arange(len(e))
+    text = pa.concat_arrays(pieces).take(pa.array(inverse))
+
+    # a lab review quotes the reviewed result and the one before it; triage quotes none
     quotes_results = (kind != TRIAGE) & (kind != LAB_REVIEW)
     lab_refs = [np.where(quotes_results, r, -1) for r in refs]
     lab_refs += [reviewed, np.where(kind == LAB_REVIEW, prev, -1)]

@@ -149,13 +149,13 @@ class Registry:
         start = have or 0
         fresh = _csv_bytes(draw_patients(self.config, np.arange(start, need)), header=start == 0)
         data = (self.path.read_bytes() if start else b"") + fresh
-        write_atomic(self.path, data)
+        write_atomic(self.path, data, durable=True)
         meta = {
             "identity": self.identity(),
             "rows": need,
             "sha256": hashlib.sha256(data).hexdigest(),
         }
-        write_atomic(self.meta_path, orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+        write_atomic(self.meta_path, orjson.dumps(meta, option=orjson.OPT_INDENT_2), durable=True)
         if have is not None:
             return "grown"
         return "rebuilt" if self.path.exists() and start == 0 and existed else "created"

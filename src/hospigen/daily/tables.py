@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.daily.config import ACUITIES, SCENARIOS
 from hospigen.daily.encounters import Encounters
 from hospigen.daily.io import iso_minutes
 from hospigen.daily.labs import FLAGS, REASONS, Labs, lab_table
-from hospigen.daily.notes import NOTE_TYPES, Notes
+from hospigen.daily.notes import NOTE_TYPES, Notes, join_present
 from hospigen.daily.vitals import LOINC, UNITS, VITALS, Vitals
 from hospigen.model.ids import uuids
 
@@ -101,30 +101,57 @@ def labs_table(labs: Labs, ids: pa.Array, enc_ids: pa.Array, pat_ids: pa.Array) 
     )
 
 
+def _json_string(values: pa.Array) -> pa.Array:
+    """Strings as JSON string literals (quotes, backslashes and newlines escaped)."""
+    out = pc.replace_substring(values, "\\", "\\\\")
+    out = pc.replace_substring(out, '"', '\\"')
+    out = pc.replace_substring(out, "\n", "\\n")
+    return pc.binary_join_element_wise('"', out, '"', "")
+
+
+def _ref_lists(refs: list[np.ndarray], lab_id: pa.Array, n: int) -> pa.Array:
+    """``"id1","id2"`` per note: the quoted lab rows, de-duplicated, in chronological order."""
+    if not refs or len(lab_id) == 0:
+        return pa.array([""] * n, pa.string())
+    m = np.sort(np.stack(refs, axis=1), axis=1)
+    m[:, 1:][m[:, 1:] == m[:, :-1]] = -1  # drop a row quoted twice (sorted, so adjacent)
+    out = pa.array([""] * n, pa.string())
+    for col in m.T:
+        ids = _json_string(lab_id.take(pa.array(np.maximum(col, 0))))
+        out = join_present(out, ids, col >= 0, ",")
+    return out
+
+
 def notes_jsonl(
     seed: int, enc: Encounters, notes: Notes, lab_id: pa.Array, enc_ids: pa.Array,
     pat_ids: pa.Array,
 ) -> tuple[bytes, int]:  # fmt: skip
-    """``notes.jsonl`` bytes (one JSON object a line) and the number of notes."""
-    ids = uuids(seed, "daily/note", (enc.key[notes.enc] << 8) | notes.seq).tolist()
-    lab_id_list = lab_id.to_pylist()
-    refs = np.stack(notes.lab_refs, axis=1) if notes.lab_refs else np.empty((len(ids), 0))
-    ref_ids = [
-        sorted({lab_id_list[r] for r in row if r >= 0}) for row in refs.tolist()
-    ]  # small per-note lists; set() drops a review's double mention
+    """``notes.jsonl`` bytes (one JSON object a line, keys in contract order) and the count."""
+    n = len(notes.enc)
+    if n == 0:
+        return b"", 0
+    ids = pa.array(uuids(seed, "daily/note", (enc.key[notes.enc] << 8) | notes.seq))
     e = pa.array(notes.enc)
-    columns = zip(
-        ids,
-        enc_ids.take(e).to_pylist(),
-        pat_ids.take(e).to_pylist(),
-        iso_minutes(notes.time).to_pylist(),
-        _names(NOTE_TYPES, notes.kind).to_pylist(),
-        notes.text.tolist(),
-        iso_minutes(notes.vitals_at).to_pylist(),
-        ref_ids,
-        strict=True,
-    )
-    keys = ("note_id", "encounter_id", "patient_id", "note_time", "note_type", "text",
-            "vitals_as_of", "lab_refs")  # fmt: skip
-    lines = [orjson.dumps(dict(zip(keys, row, strict=True))) for row in columns]
-    return (b"\n".join(lines) + b"\n" if lines else b""), len(lines)
+    line = pc.binary_join_element_wise(
+        '{"note_id":"', ids,
+        '","encounter_id":"', enc_ids.take(e),
+        '","patient_id":"', pat_ids.take(e),
+        '","note_time":"', iso_minutes(notes.time),
+        '","note_type":"', _names(NOTE_TYPES, notes.kind),
+        '","text":', _json_string(notes.text),
+        ',"vitals_as_of":"', iso_minutes(notes.vitals_at),
+        '","lab_refs":[', _ref_lists(notes.lab_refs, lab_id, n), "]}\n",
+        "",
+    )  # fmt: skip
+    return _concat_bytes(line), n
+
+
+def _concat_bytes(strings: pa.Array) -> bytes:
+    """All strings of ``strings`` end to end, straight from the Arrow data buffer."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    arr = strings.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[
+        arr.offset : arr.offset + len(arr) + 1
+    ]
+    return arr.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
