@@ -72,7 +72,7 @@ def _print_table(day: str, findings: list, show_all: bool) -> None:
     if shown:
         console.print(table)
     else:
-        console.print(f"{day}: all {len(findings)} checks passed")
+        console.print(f"{day}: all {len(findings)} checks passed", soft_wrap=True)
 
 
 @contracts_app.command("list")

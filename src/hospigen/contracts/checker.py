@@ -73,6 +73,7 @@ class Checker:
         self.contracts = contracts or load_contracts()
         self.con = duckdb.connect()
         self.findings: list[Finding] = []
+        self._pending: dict[str, list] | None = None
         self.loaded: set[str] = set()
         self.batch_date = batch_date or self._batch_date()
 
@@ -110,12 +111,39 @@ class Checker:
         params=(),
         table: str | None = None,
     ) -> None:
-        """Rows of ``ds`` where ``cond`` holds are violations; the example shows ``value``."""
+        """Rows of ``ds`` where ``cond`` holds are violations; the example shows ``value``.
+
+        Inside :meth:`_batched` the check is queued and run with its siblings in one scan.
+        """
+        if self._pending is not None:
+            self._pending.setdefault(table or _t(ds), []).append(
+                (ds, check, target, cond, value, list(params))
+            )
+            return
         sql = (
             f"SELECT count(*), arg_min('row ' || __row || ': ' || coalesce(({value})::VARCHAR, "
             f"'NULL'), __row) FROM {table or _t(ds)} WHERE {cond}"
         )
         self._count(ds, check, target, sql, params)
+
+    def _batched(self, run) -> None:
+        """Run ``run()`` with its :meth:`_where` checks merged into one query per table."""
+        self._pending = {}
+        try:
+            run()
+            pending, self._pending = self._pending, None
+        finally:
+            self._pending = None
+        for table, checks in pending.items():
+            aggs, params = [], []
+            for _, _, _, cond, value, p in checks:
+                example = f"'row ' || __row || ': ' || coalesce(({value})::VARCHAR, 'NULL')"
+                aggs.append(f"count_if({cond})")
+                aggs.append(f"arg_min({example}, __row) FILTER (WHERE {cond})")
+                params += p + p  # the value expressions of queued checks take no parameters
+            row = self.con.execute(f"SELECT {', '.join(aggs)} FROM {table}", params).fetchone()
+            for i, (ds, check, target, *_) in enumerate(checks):
+                self._add(ds, check, target, row[2 * i] or 0, row[2 * i + 1] or "")
 
     # -- loading -------------------------------------------------------------------------------
     def _load(self, c: Contract) -> None:
@@ -461,7 +489,7 @@ class Checker:
         for c in self.contracts.values():
             if c.dataset not in self.loaded:
                 continue
-            self._fields(c)
+            self._batched(lambda c=c: self._fields(c))
             if c.body.get("primary_key"):
                 self._unique(c.dataset, "primary_key", c.body["primary_key"])
             self._foreign_keys(c)

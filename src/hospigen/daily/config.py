@@ -37,7 +37,7 @@ def _merge(base: dict, override: dict, where: str = "") -> dict:
     out = dict(base)
     for key, value in override.items():
         if key not in base:
-            raise UsageError(f"unknown config key {where}{key!r}")
+            raise UsageError(f"unknown config key {where + key!r}")
         if isinstance(base[key], dict) and isinstance(value, dict) and key != "scenario_weights":
             out[key] = _merge(base[key], value, f"{where}{key}.")
         else:
@@ -61,7 +61,8 @@ class DailyConfig:
             except FileNotFoundError:
                 raise UsageError(f"config file not found: {path}") from None
             except yaml.YAMLError as exc:
-                raise UsageError(f"config file {path} is not valid YAML: {exc}") from None
+                first = str(exc).splitlines()[0]
+                raise UsageError(f"config file {path} is not valid YAML: {first}") from None
             if not isinstance(user, dict):
                 raise UsageError(f"config file {path} must hold a mapping")
             settings = _merge(settings, user)

@@ -30,7 +30,7 @@ def write_atomic(path: Path, data: bytes, durable: bool = False) -> None:
     os.replace(tmp, path)
 
 
-def csv_bytes(table: pa.Table) -> bytes:
+def csv_bytes(table: pa.Table, header: bool = True) -> bytes:
     """``table`` as RFC 4180 CSV with a header.
 
     Values are written bare; only when some value holds a comma, quote or line break is the
@@ -38,10 +38,12 @@ def csv_bytes(table: pa.Table) -> bytes:
     """
     buf = io.BytesIO()
     try:
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="none"))
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="none"))
     except pa.ArrowInvalid:
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(
+            table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed")
+        )
     return buf.getvalue()
 
 

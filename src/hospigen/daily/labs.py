@@ -4,7 +4,8 @@ Orders (each a set of draws at a collection time):
 
 - admission panel: CBC (WBC, HGB, PLT) + BMP (Na, K, Cr, BUN, Glucose) 20-60 min after arrival,
   for every acute scenario and 60 % of routine stays;
-- morning labs: the same panel at 05:00 each day from 12 h after arrival (not routine stays);
+- morning labs: the same panel at 05:00 each day from 12 h after arrival (not routine stays),
+  with a lactate for sepsis, so the lactate trend is followed to discharge;
 - serial troponin for chest pain at 0, 3 and 6 h (rising in infarctions);
 - lactate when sepsis criteria first appear in the vitals (two of HR > 90, RR > 20,
   temperature > 38 or < 36 °C; on arrival for a sepsis presentation), repeated at 3, 6 and
@@ -106,7 +107,10 @@ def _orders(seed: int, enc: Encounters, trigger: np.ndarray) -> tuple[np.ndarray
     mornings = np.maximum(mornings, 0)
     e = np.repeat(idx, mornings)
     j = np.arange(mornings.sum()) - np.repeat(np.cumsum(mornings) - mornings, mornings)
-    add(e, first_am[e] + j * DAY, panel, MORNING)
+    add(e, first_am[e] + j * DAY, panel, MORNING, j)
+    septic = enc.scenario[e] == SEPSIS  # sepsis trends its lactate every morning
+    add(e[septic], first_am[e[septic]] + j[septic] * DAY, np.array([test_index("Lactate")]),
+        MORNING, j[septic])  # fmt: skip
 
     cp = idx[enc.scenario == CHEST_PAIN]
     for rep, at in enumerate(TROPONIN_AT_MIN):
@@ -130,7 +134,7 @@ def _values(seed, enc, course, age, female, e, test, collected) -> np.ndarray:
     sev = course.severity(e, hours)
     mean, sd = lab_column("mean")[test], lab_column("sd")[test]
     patient_z = rnd.normal(enc.patient_key[e] * 16 + test, "patient")
-    draw_key = (enc.key[e] << 16) | (((collected - enc.admit[e]) & 0xFFF) << 4) | test
+    draw_key = (enc.key[e] << 20) | ((collected - enc.admit[e]) << 4) | test
     value = (
         mean
         + lab_column("male_shift")[test] * ~female[e]

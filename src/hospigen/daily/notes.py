@@ -91,6 +91,8 @@ def _schedule(seed: int, enc: Encounters, labs: Labs) -> tuple[np.ndarray, ...]:
 
 def _latest(keys_sorted: np.ndarray, rows_sorted: np.ndarray, e: np.ndarray, t: np.ndarray):
     """Row of the last event of encounter ``e`` at or before minute ``t`` (``-1`` if none)."""
+    if len(keys_sorted) == 0:
+        return np.full(len(e), -1, dtype=np.int64)
     pos = np.searchsorted(keys_sorted, e * BIG + t, side="right") - 1
     cand = rows_sorted[np.maximum(pos, 0)]
     same = (pos >= 0) & (keys_sorted[np.maximum(pos, 0)] // BIG == e)
@@ -127,6 +129,8 @@ def fmt(values: np.ndarray, decimals: int | np.ndarray) -> pa.Array:
 
 def _lab_phrase(labs: Labs, row: np.ndarray) -> pa.Array:
     """``"Lactate 3.4 mmol/L (high)"`` for each lab row (``""`` where row is -1)."""
+    if len(labs.test) == 0:
+        return pa.array([""] * len(row), pa.string())
     r = np.maximum(row, 0)
     test = labs.test[r]
     cat = lab_table()
@@ -220,6 +224,8 @@ def write_notes(
 
 def _previous(labs: Labs, row: np.ndarray) -> np.ndarray:
     """The same test's previous result of the same encounter (``-1`` if none)."""
+    if len(labs.test) == 0:
+        return np.full(len(row), -1, dtype=np.int64)
     r = np.maximum(row, 0)
     rows = np.lexsort((labs.resulted, labs.test, labs.enc))
     pos = np.empty(len(rows), dtype=np.int64)

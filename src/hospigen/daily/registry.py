@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from hospigen.daily.config import DailyConfig
-from hospigen.daily.io import write_atomic
+from hospigen.daily.io import csv_bytes, write_atomic
 from hospigen.errors import UsageError
 
 COLUMNS = (
@@ -69,7 +68,7 @@ def draw_patients(config: DailyConfig, keys: np.ndarray) -> pa.Table:
     t = world.patients(np.asarray(keys, dtype=np.int64))
     return pa.table(
         {
-            "patient_key": t["patient_key"].cast(pa.string()),
+            "patient_key": t["patient_key"],
             "patient_id": t["patient_id"],
             "mrn": t["mrn"],
             "first_name": t["first_name"],
@@ -83,12 +82,6 @@ def draw_patients(config: DailyConfig, keys: np.ndarray) -> pa.Table:
             "registered_date": pa.array(registered_dates(config, keys).astype(str)),
         }
     )
-
-
-def _csv_bytes(table: pa.Table, header: bool) -> bytes:
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
-    return buf.getvalue()
 
 
 @dataclass
@@ -147,7 +140,7 @@ class Registry:
         if have is not None and have >= need:
             return "ok"
         start = have or 0
-        fresh = _csv_bytes(draw_patients(self.config, np.arange(start, need)), header=start == 0)
+        fresh = csv_bytes(draw_patients(self.config, np.arange(start, need)), header=start == 0)
         data = (self.path.read_bytes() if start else b"") + fresh
         write_atomic(self.path, data, durable=True)
         meta = {
