@@ -106,7 +106,6 @@ def test_each_encounter_lands_in_exactly_one_folder(month_db):
 def test_new_patients_differ_from_day_to_day(month_db):
     # the seed re-used one seed a day, so every day's new patients were the same people
     names = month_db.execute(
-        "SELECT registered_date, "
         "SELECT registered_date, string_agg(first_name || ' ' || last_name, ',' "
         "ORDER BY patient_key) FROM patients WHERE registered_date > DATE '2025-01-01' "
         "GROUP BY 1"
