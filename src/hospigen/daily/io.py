@@ -31,19 +31,22 @@ def write_atomic(path: Path, data: bytes, durable: bool = False) -> None:
 
 
 def csv_bytes(table: pa.Table, header: bool = True) -> bytes:
-    """``table`` as RFC 4180 CSV with a header.
+    """``table`` as RFC 4180 CSV, with a bare header line of its (snake_case) column names.
 
     Values are written bare; only when some value holds a comma, quote or line break is the
     file written with every string quoted (Arrow refuses to write such a value bare).
     """
     buf = io.BytesIO()
+    if header:
+        buf.write((",".join(table.column_names) + "\n").encode())
+    body = buf.tell()
     try:
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=header, quoting_style="none"))
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
     except pa.ArrowInvalid:
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            table, buf, pacsv.WriteOptions(include_header=header, quoting_style="needed")
-        )
+        buf.seek(body)
+        buf.truncate()
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        pacsv.write_csv(table, buf, options)
     return buf.getvalue()
 
 

@@ -52,22 +52,29 @@ def patients_table(registry_rows: pa.Table, age: np.ndarray) -> pa.Table:
     return pa.table(out)
 
 
+def _coded(dictionary: pa.Array | tuple[str, ...], index: np.ndarray) -> pa.DictionaryArray:
+    """A dictionary-encoded column: no copy of repeated strings (the CSV writer decodes it)."""
+    values = (
+        pa.array(list(dictionary), pa.string()) if isinstance(dictionary, tuple) else dictionary
+    )
+    return pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()), values)
+
+
 def vitals_table(v: Vitals, enc_ids: pa.Array, pat_ids: pa.Array) -> pa.Table:
     """``vitals.csv`` in long format: one row per (encounter, time, vital type)."""
     flat = np.flatnonzero(v.present.ravel())
     step, kind = flat // 6, flat % 6
-    times = iso_minutes(v.time)
-    e = pa.array(v.enc[step])
+    manual = v.manual.ravel()[flat].astype(np.int64)
     return pa.table(
         {
-            "encounter_id": enc_ids.take(e),
-            "patient_id": pat_ids.take(e),
-            "event_time": times.take(pa.array(step)),
-            "vital_type": _names(VITALS, kind),
+            "encounter_id": _coded(enc_ids, v.enc[step]),
+            "patient_id": _coded(pat_ids, v.enc[step]),
+            "event_time": _coded(iso_minutes(v.time), step),
+            "vital_type": _coded(VITALS, kind),
             "value": pa.array(v.values.ravel()[flat]),
-            "unit": _names(UNITS, kind),
-            "loinc_code": _names(LOINC, kind),
-            "source": _names(("monitor", "manual"), v.manual.ravel()[flat].astype(np.int64)),
+            "unit": _coded(UNITS, kind),
+            "loinc_code": _coded(LOINC, kind),
+            "source": _coded(("monitor", "manual"), manual),
         }
     )
 
