@@ -9,6 +9,7 @@ date) is a query parameter.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -153,11 +154,7 @@ class Checker:
             return
         try:
             if c.format == "csv":
-                self.con.execute(
-                    f"CREATE TABLE {_raw(c.dataset)} AS SELECT row_number() OVER () AS __row, * "
-                    "FROM read_csv(?, all_varchar = true, header = true)",
-                    [str(path)],
-                )
+                self._load_csv(c, path)
             else:
                 self._load_jsonl(c, path)
         except duckdb.Error as exc:
@@ -167,6 +164,19 @@ class Checker:
         self._columns(c)
         self._typed(c)
         self.loaded.add(c.dataset)
+
+    def _load_csv(self, c: Contract, path: Path) -> None:
+        """Every column as text, named by the file's own header (no type sniffing: faster)."""
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+            header = next(csv.reader(fh), [])
+        if not header or len(set(header)) != len(header):
+            raise duckdb.InvalidInputException(f"{c.file}: empty or duplicated header {header}")
+        self.con.execute(
+            f"CREATE TABLE {_raw(c.dataset)} AS SELECT row_number() OVER () AS __row, * "
+            "FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '\"', "
+            "escape = '\"', columns = ?)",
+            [str(path), {name: "VARCHAR" for name in header}],
+        )
 
     def _load_jsonl(self, c: Contract, path: Path) -> None:
         self.con.execute(
