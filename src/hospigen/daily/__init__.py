@@ -1,0 +1,17 @@
+"""Daily hospital batch: a persistent patient registry and encounter-anchored daily files."""
+
+from hospigen.daily.batch import FILES, MODES, DayResult, date_range, day_folder, run_day
+from hospigen.daily.config import DailyConfig
+from hospigen.daily.registry import Registry, size_on
+
+__all__ = [
+    "FILES",
+    "MODES",
+    "DailyConfig",
+    "DayResult",
+    "Registry",
+    "date_range",
+    "day_folder",
+    "run_day",
+    "size_on",
+]
