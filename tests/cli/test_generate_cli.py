@@ -55,3 +55,20 @@ def test_cli_errors_are_one_line_with_nonzero_exit(cli, tmp_path):
 def test_version_and_help(cli):
     assert "hospigen 0.1.0" in cli("--version").stdout
     assert "generate" in cli("--help").stdout
+
+
+
+def test_typer_exit_codes_are_passed_on(monkeypatch):
+    """A command that ends with typer.Exit(code) exits with that code (click returns it)."""
+    import typer
+
+    from hospigen.cli import app as cli_app
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def fail() -> None:
+        raise typer.Exit(3)
+
+    monkeypatch.setattr(cli_app, "app", probe)
+    assert cli_app.main([]) == 3

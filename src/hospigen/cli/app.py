@@ -55,7 +55,9 @@ _register_all()
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI; user errors print one line and set the exit code."""
     try:
-        app(args=argv, standalone_mode=False)
+        # in non-standalone mode click returns a command's exit code (typer.Exit) instead of
+        # exiting, so the code must be passed on, not dropped
+        result = app(args=argv, standalone_mode=False)
     except HospigenError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return exc.exit_code
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             exc.show()
             return exc.exit_code
         raise
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":
