@@ -112,13 +112,18 @@ class Demo:
                  "-o", self.root / "cohort", "--formats", FORMATS)  # fmt: skip
 
     def validate(self, s: StageResult) -> None:
-        self.run(s, "validate", self.root / "cohort", "--sample", 100)
+        self.run(s, "validate", self.root / "cohort", "--sample", 20)
 
     def daily(self, s: StageResult) -> None:
         c = self.config
         first = dt.date.fromisoformat(c.as_of) - dt.timedelta(days=c.days - 1)
+        # the hospital opens a week before the first batch, so the first folders are full days
+        config = self.root / "daily/config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        opened = first - dt.timedelta(days=7)
+        config.write_text(f'registry:\n  start_date: "{opened.isoformat()}"\n')
         self.run(s, "daily", "--from", first, "--to", c.as_of, "--root", self.root / "daily",
-                 "--seed", c.seed)  # fmt: skip
+                 "--seed", c.seed, "--config", config)  # fmt: skip
         for day in sorted((self.root / "daily/data/raw").iterdir()):
             self.run(s, "contracts", "check", day)
 
@@ -130,7 +135,7 @@ class Demo:
         c = self.config
         wh = f"duckdb:///{self.warehouse}"
         self.run(s, "claims", "publish", "--to", self.root / "stream", "-n", c.patients,
-                 "--seed", c.seed, "--as-of", c.as_of, "--invalid-rate", 0.05)  # fmt: skip
+                 "--seed", c.seed, "--as-of", c.as_of, "--invalid-rate", 0.02)  # fmt: skip
         self.run(s, "claims", "run", "--from", self.root / "stream", "--warehouse", wh)
         self.run(s, "claims", "evaluate", "--warehouse", wh)
         self.run(s, "claims", "quality", "--warehouse", wh, ok=(0, 1))

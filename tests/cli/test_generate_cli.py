@@ -57,7 +57,6 @@ def test_version_and_help(cli):
     assert "generate" in cli("--help").stdout
 
 
-
 def test_typer_exit_codes_are_passed_on(monkeypatch):
     """A command that ends with typer.Exit(code) exits with that code (click returns it)."""
     import typer

@@ -65,8 +65,10 @@ def population_pyramid(con) -> Section:
     """Population pyramid."""
     rows = con.execute(
         """
-        SELECT least(date_diff('year', birth_date, (SELECT max(birth_date) FROM cohort.patients))
-                     // 5 * 5, 90) AS band, gender, count(*)
+        WITH ref AS (SELECT coalesce((SELECT max(stop)::DATE FROM cohort.encounters),
+                                      (SELECT max(birth_date) FROM cohort.patients)) AS d)
+        SELECT least(date_diff('year', birth_date, (SELECT d FROM ref)) // 5 * 5, 90) AS band,
+               gender, count(*)
         FROM cohort.patients GROUP BY ALL ORDER BY band
         """
     ).fetchall()
@@ -157,28 +159,36 @@ def vitals_trajectories(con) -> Section:
     return Section("Vital-sign trajectories", svg, "6-hour means: sepsis falls as treatment works")
 
 
-@_requires("cohort.observations")
 def lab_values(con) -> Section:
     """Lab values against reference ranges."""
-    top = con.execute(
-        """
-        SELECT code, any_value(description), any_value(unit), min(ref_low), max(ref_high)
-        FROM cohort.observations
-        WHERE category = 'laboratory' AND value IS NOT NULL AND ref_low IS NOT NULL
-        GROUP BY code ORDER BY count(*) DESC LIMIT 1
-        """
-    ).fetchone()
-    if top is None:
-        return Section("Lab values", "", "no laboratory results with reference ranges", True)
-    code, description, unit, low, high = top
-    values = con.execute(
-        "SELECT value FROM cohort.observations WHERE code = ? AND value IS NOT NULL", [code]
-    ).fetchnumpy()["value"]
-    svg = charts.histograms(
-        f"{description[:48]} ({code})", {"results": values}, unit or "", band=(low, high)
-    )
-    share = float(((values < low) | (values > high)).mean())
-    return Section("Lab values vs reference range", svg, f"{share:.0%} outside the range")
+    sources = [
+        ("cohort.observations", "code", "description", "unit",
+         "category = 'laboratory' AND ref_low IS NOT NULL"),
+        ("daily.labs", "loinc_code", "test_name", "unit", "ref_low IS NOT NULL"),
+    ]  # fmt: skip
+    for table, code_col, name_col, unit_col, where in sources:
+        if not _has(con, table):
+            continue
+        top = con.execute(
+            f"SELECT {code_col}, any_value({name_col}), any_value({unit_col}), min(ref_low), "
+            f"max(ref_high) FROM {table} WHERE value IS NOT NULL AND {where} "
+            f"GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+        if top is None:
+            continue
+        code, name, unit, low, high = top
+        values = con.execute(
+            f"SELECT value::DOUBLE AS value FROM {table} "
+            f"WHERE {code_col} = ? AND value IS NOT NULL",
+            [code],
+        ).fetchnumpy()["value"]
+        svg = charts.histograms(
+            f"{str(name)[:48]} ({code})", {"results": values}, unit or "", band=(low, high)
+        )
+        share = float(((values < low) | (values > high)).mean())
+        caption = f"{len(values):,} results in {table}; {share:.0%} outside the reference range"
+        return Section("Lab values vs reference range", svg, caption)
+    return _missing("Lab values vs reference range", "laboratory results with reference ranges")
 
 
 @_requires("claims_events_stream")
