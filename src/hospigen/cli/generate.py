@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.table import Table
 
@@ -11,9 +9,21 @@ from hospigen.cli.common import console, parse_date, progress_bar
 
 
 def generate_command(
+    ctx: typer.Context,
     num_records: int = typer.Option(1000, "--num-records", "-n", help="Number of patients."),
     seed: int = typer.Option(0, "--seed", "-s", help="Run seed: same seed, same bytes."),
-    output_dir: Path = typer.Option(Path("output"), "--output-dir", "-o", help="Output folder."),
+    output_dir: str = typer.Option(
+        "output",
+        "--output-dir",
+        "-o",
+        help="Output folder (with --runner beam: also gs://, s3://).",
+    ),
+    runner: str = typer.Option(
+        "local",
+        "--runner",
+        help="local, or beam: an Apache Beam pipeline over shards writing Parquet parts; "
+        "Beam options follow after the others (e.g. --runner beam -- --runner=DataflowRunner …).",
+    ),
     output_format: str = typer.Option(
         "both", "--output-format", help="Tabular format: csv, parquet or both."
     ),
@@ -87,8 +97,16 @@ def generate_command(
             raise UsageError(f"--format-option must look like FORMAT.NAME=VALUE, got {item!r}")
         options[key.strip()] = value.strip()
     date = parse_date(as_of, "--as-of")
-    plan = make_plan(scenario, list(dict.fromkeys(module or [])),
-                     years_of_history=years_of_history, modules_dir=modules_dir)  # fmt: skip
+    modules = list(dict.fromkeys(module or []))
+    plan = make_plan(scenario, modules, years_of_history=years_of_history, modules_dir=modules_dir)
+    if runner not in ("local", "beam"):
+        raise UsageError(f"--runner must be local or beam, got {runner!r}")
+    if ctx.args and runner != "beam":
+        raise UsageError(f"unexpected arguments: {' '.join(ctx.args)}")
+    if runner == "beam":
+        _run_on_beam(ctx.args, num_records, output_dir, seed, date, shard_size, state, scenario,
+                     modules, years_of_history, modules_dir)  # fmt: skip
+        return
     with progress_bar("generating patients", num_records) as advance:
         summary = generate(
             num_records,
@@ -115,6 +133,25 @@ def generate_command(
     console.print(f"wrote {len(summary.files)} files to {output_dir}/ (summary.json lists them)")
 
 
+def _run_on_beam(beam_args, num_records, output_dir, seed, date, shard_size, states, scenario,
+                 modules, years_of_history, modules_dir) -> None:  # fmt: skip
+    """Generation as a Beam pipeline (DirectRunner unless the Beam options name a runner)."""
+    from hospigen.beam.generate_pipeline import GenerationConfig, run_generation
+
+    config = GenerationConfig(
+        num_records, output_dir, seed, date, shard_size, tuple(states) if states else None,
+        scenario, tuple(modules), years_of_history, modules_dir,
+    )  # fmt: skip
+    args = list(beam_args)
+    if not any(a.startswith("--runner") for a in args):
+        args.append("--runner=DirectRunner")
+    with console.status(f"running {config.shard_count} shards on Apache Beam …"):
+        run_generation(config, args)
+    console.print(f"wrote {config.shard_count} shard(s) of Parquet parts to {output_dir}/parts/")
+
+
 def register(app: typer.Typer) -> None:
     """Add ``generate`` to the root app."""
-    app.command("generate")(generate_command)
+    app.command(
+        "generate", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+    )(generate_command)
