@@ -82,12 +82,14 @@ def preferred(array: str, field: str, uses: tuple[str, ...]) -> str:
     UNNEST subquery so that it renders unchanged for every engine; every column that reads the
     same ``array`` with the same ``uses`` picks the same entry.
     """
-    whens = [
+    first = f"raw->>'$.{array}[0]{field}'"
+    # most resources have one entry: settle those with one lookup instead of scanning
+    whens = [f"WHEN (raw->'$.{array}[1]') IS NULL THEN {first}"] + [
         f"WHEN raw->>'$.{array}[{i}].use' = {_const(use)} THEN raw->>'$.{array}[{i}]{field}'"
         for use in uses
         for i in range(PREFERRED_SCAN)
     ]
-    return f"CASE {' '.join(whens)} ELSE raw->>'$.{array}[0]{field}' END"
+    return f"CASE {' '.join(whens)} ELSE {first} END"
 
 
 def _const(value: str) -> str:

@@ -162,6 +162,10 @@ USING (
     JSON_EXTRACT_SCALAR(raw, '$.gender') AS `gender`,
     SAFE_CAST(JSON_EXTRACT_SCALAR(raw, '$.birthDate') AS DATE) AS `birth_date`,
     CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.name[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'official'
       THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'official'
@@ -185,6 +189,10 @@ USING (
       ELSE JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
     END AS `family_name`,
     CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.name[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'official'
       THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'official'
@@ -208,6 +216,10 @@ USING (
       ELSE JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
     END AS `given_name`,
     CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
       THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
@@ -221,6 +233,10 @@ USING (
       ELSE JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
     END AS `city`,
     CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
       THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
@@ -234,6 +250,10 @@ USING (
       ELSE JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
     END AS `state`,
     CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
       THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode')
       WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
