@@ -31,6 +31,7 @@ from hospigen.pipelines.ingest.fhir import (
     BadLine,
     PatientIndex,
     format_instant,
+    gc_paused,
     generated_text,
     parse,
     patient_of,
@@ -178,9 +179,16 @@ def plan(
     Every resource is parsed once here; ``LandResult.parsed`` keeps, per object name, what
     wrap-load needs from each line so that a whole run never parses a resource twice.
     """
-    result = LandResult()
     files = discover(source) if files is None else files
     named = read_all(files) if named is None else named
+    with gc_paused():
+        return _plan(files, named, generated_at)
+
+
+def _plan(
+    files: list[SourceFile], named: list[tuple[str, bytes]], generated_at: dt.datetime | None
+) -> tuple[dict[str, bytes], LandResult]:
+    result = LandResult()
     index = PatientIndex()
     containers: list[list[tuple[int, bytes, dict]]] = []
     stamps: list[str] = []

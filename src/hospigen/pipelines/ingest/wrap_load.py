@@ -21,7 +21,13 @@ import orjson
 
 from hospigen.errors import UsageError
 from hospigen.pipelines.ingest import faults
-from hospigen.pipelines.ingest.fhir import BadLine, generated_text, parse, parse_instant
+from hospigen.pipelines.ingest.fhir import (
+    BadLine,
+    gc_paused,
+    generated_text,
+    parse,
+    parse_instant,
+)
 from hospigen.pipelines.ingest.land import Parsed
 from hospigen.pipelines.ingest.schema import STAGING
 from hospigen.pipelines.ingest.tables import (
@@ -175,7 +181,8 @@ def wrap_load(
             wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
             hint = parsed.get(info.key)
             known = hint[1] if hint is not None and hint[0] == checksum else None
-            lines = wrap(info.key, wkey, body, batch, known)
+            with gc_paused():
+                lines = wrap(info.key, wkey, body, batch, known)
             batch.ledger.append((*entry, lines, wkey))
         _commit(store, wh, batch, refresh, now, result)
         if progress:
