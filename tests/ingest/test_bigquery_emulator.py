@@ -174,6 +174,7 @@ def test_synthea_bulk_into_bigquery_emulator(cli, bigquery, shared_dir, tmp_path
     assert bigquery("SELECT count(*) FROM bulk.raw_records_stg") == [(staged,)]
 
 
+@pytest.mark.slow  # ~10 s more; the default suite keeps the bulk run and its no-change re-run
 def test_changed_object_reloads_into_bigquery_emulator(cli, bigquery, tmp_path):
     from tests.conftest import CASES
 
