@@ -1,8 +1,10 @@
 """Benchmark: 10,000 per-patient NDJSON files landed → wrapped → loaded → merged (DuckDB,
-local object store), then a no-change re-run.
+local object store), then a no-change re-run; repeated in fresh folders.
 
 Input: the per-patient test cases (tests/cases/ingest/per_patient, cut from Synthea) replicated
-with fresh ids. Run: ``PYTHONPATH=src python bench/ingest.py [--patients N]``.
+with fresh ids. Run: ``PYTHONPATH=src python bench/ingest.py [--patients N] [--repeat R]``.
+The machine's load average and the process's CPU time are printed beside the wall-clock
+figures, because on a shared machine the wall clock mostly measures the neighbours.
 """
 
 from __future__ import annotations
@@ -11,20 +13,23 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
+import resource
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-import orjson
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from benchlib import print_machine
 from hospigen.pipelines.ingest import ensure_tables, land, materialize, wrap_load
 from hospigen.store import open_store
 from hospigen.warehouse import open_warehouse
 
 CASES = Path(__file__).resolve().parents[1] / "tests" / "cases" / "ingest" / "per_patient"
+TARGET_FILES_PER_S = 2000
+TARGET_RERUN = 0.10
 
 
 def make_source(out: Path, patients: int) -> int:
@@ -45,66 +50,123 @@ def make_source(out: Path, patients: int) -> int:
     return total
 
 
-def create_rate(folder: Path, count: int = 1000) -> float:
-    """New files per second this filesystem sustains (the floor under any per-file pipeline)."""
-    (folder / "probe").mkdir()
+def file_rates(folder: Path, count: int = 2000) -> tuple[float, float]:
+    """New files per second: plain writes, and temp file + rename (what the store does)."""
+    data = b"x" * 8192
+    (folder / "plain").mkdir()
+    (folder / "renamed").mkdir()
     t = time.perf_counter()
     for i in range(count):
-        (folder / "probe" / f"{i}").write_bytes(b"x" * 4096)
-    return count / (time.perf_counter() - t)
-
-
-def timed(fn):
+        with open(folder / "plain" / str(i), "wb") as fh:
+            fh.write(data)
+    plain = count / (time.perf_counter() - t)
     t = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t
+    for i in range(count):
+        tmp = folder / "renamed" / f".{i}.partial"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, folder / "renamed" / str(i))
+    return plain, count / (time.perf_counter() - t)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--patients", type=int, default=10_000)
-    parser.add_argument("--dir", default=None, help="where to put the workload (default: temp)")
-    opts = parser.parse_args()
-    n = opts.patients
-    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    with tempfile.TemporaryDirectory(dir=opts.dir) as tmp:
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all threads, DuckDB's included)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def one_workload(base: Path, n: int, now: dt.datetime) -> dict:
+    """Land → wrap-load → materialize twice over a fresh workload; timings of each step."""
+    with tempfile.TemporaryDirectory(dir=base) as tmp:
         root = Path(tmp)
-        creates = create_rate(root)
         (root / "src").mkdir()
         resources = make_source(root / "src", n)
         store = open_store(root / "bucket")
         wh = open_warehouse(str(root / "wh.duckdb"))
 
-        def once():
+        def once() -> dict[str, float]:
+            steps: dict[str, float] = {}
+            t = time.perf_counter()
             ensure_tables(wh)
-            steps = {}
-            _, steps["land"] = timed(lambda: land(root / "src", store, "patients", wh, now=now))
-            _, steps["wrap-load"] = timed(lambda: wrap_load(store, "patients", wh, now=now))
-            _, steps["materialize"] = timed(lambda: materialize(wh, now=now))
+            landed = land(root / "src", store, "patients", wh, now=now)
+            steps["land"] = time.perf_counter() - t
+            t = time.perf_counter()
+            wrap_load(store, "patients", wh, now=now, parsed=landed.parsed)
+            steps["wrap-load"] = time.perf_counter() - t
+            t = time.perf_counter()
+            materialize(wh, now=now)
+            steps["materialize"] = time.perf_counter() - t
             return steps
 
+        load_before = os.getloadavg()[0]
+        cpu = cpu_seconds()
         first = once()
+        cpu = cpu_seconds() - cpu
         second = once()
+        load_after = os.getloadavg()[0]
         rows = wh.query('SELECT count(*) FROM "synthea_raw"."patients"')[0][0]
         wh.close()
     assert rows == n, (rows, n)
-    t1, t2 = sum(first.values()), sum(second.values())
-    print(f"machine: {platform.machine()} {os.cpu_count()} cpus, {platform.platform()}")
+    return {
+        "resources": resources,
+        "first": first,
+        "second": second,
+        "cpu": cpu,
+        "load": (load_before, load_after),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh workloads to time")
+    parser.add_argument("--dir", default=None, help="where to put the workload (default: temp)")
+    opts = parser.parse_args()
+    n = opts.patients
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    base = Path(opts.dir or tempfile.gettempdir())
+    with tempfile.TemporaryDirectory(dir=base) as probe:
+        plain, renamed = file_rates(Path(probe))
+    runs = [one_workload(base, n, now) for _ in range(opts.repeat)]
+
+    print_machine()
+    print(f"workload: {n:,} patient files, {runs[0]['resources']:,} resources (+ wrapped copies)")
     print(
-        f"python {sys.version.split()[0]}, duckdb {duckdb.__version__}, orjson {orjson.__version__}"
+        f"filesystem: {plain:,.0f} new files/s plain, {renamed:,.0f}/s temp + rename "
+        f"(each patient creates 2: landed + wrapped)"
     )
-    print(f"workload: {n:,} patient files, {resources:,} resources (+ wrapped copies)")
-    print(f"filesystem: {creates:,.0f} new files/s (each patient creates 2: landed + wrapped)\n")
-    print(f"{'measure':<38}{'value':>14}   target")
-    print(f"{'first run, end to end (s)':<38}{t1:>14.2f}")
-    for step, secs in first.items():
-        print(f"{'  ' + step + ' (s)':<38}{secs:>14.2f}")
-    ok = "OK" if n / t1 >= 2000 else "MISSED"
-    print(f"{'patient files/s, end to end':<38}{n / t1:>14,.0f}   >= 2,000  {ok}")
-    print(f"{'resources/s, end to end':<38}{resources / t1:>14,.0f}")
-    ok = "OK" if t2 <= 0.1 * t1 else "MISSED"
-    print(f"{'no-change re-run (s)':<38}{t2:>14.2f}   <= {0.1 * t1:.2f} (10%)  {ok}")
-    print(f"{'  re-run / first run':<38}{t2 / t1:>14.1%}")
+    loads = [x for r in runs for x in r["load"]]
+    print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f} on 2 cores\n")
+
+    print(
+        f"{'run':<5}{'land s':>9}{'wrap s':>9}{'merge s':>9}{'total s':>9}{'files/s':>9}"
+        f"{'cpu s':>8}{'re-run s':>10}{'ratio':>8}"
+    )
+    for i, r in enumerate(runs, start=1):
+        t1, t2 = sum(r["first"].values()), sum(r["second"].values())
+        f = r["first"]
+        print(
+            f"{i:<5}{f['land']:>9.2f}{f['wrap-load']:>9.2f}{f['materialize']:>9.2f}{t1:>9.2f}"
+            f"{n / t1:>9,.0f}{r['cpu']:>8.2f}{t2:>10.2f}{t2 / t1:>8.1%}"
+        )
+    totals = [sum(r["first"].values()) for r in runs]
+    best, median = min(totals), statistics.median(totals)
+    rerun = max(sum(r["second"].values()) / sum(r["first"].values()) for r in runs)
+    cpu = min(r["cpu"] for r in runs)
+    print(f"\n{'measure':<44}{'value':>12}   target")
+    ok = "OK" if n / best >= TARGET_FILES_PER_S else "MISSED"
+    print(
+        f"{'patient files/s, end to end (best run)':<44}{n / best:>12,.0f}   "
+        f">= {TARGET_FILES_PER_S:,}  {ok}"
+    )
+    print(f"{'patient files/s, end to end (median run)':<44}{n / median:>12,.0f}")
+    print(f"{'resources/s, end to end (best run)':<44}{runs[0]['resources'] / best:>12,.0f}")
+    print(f"{'patient files per CPU-second (best run)':<44}{n / cpu:>12,.0f}")
+    ok = "OK" if rerun <= TARGET_RERUN else "MISSED"
+    print(
+        f"{'no-change re-run / first run (worst run)':<44}{rerun:>12.1%}   "
+        f"<= {TARGET_RERUN:.0%}  {ok}"
+    )
 
 
 if __name__ == "__main__":

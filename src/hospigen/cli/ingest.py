@@ -172,14 +172,21 @@ def wrap_load_command(
     _rejected(r.errors)
 
 
-def _wrap_load(store, prefix, wh, now, file=None, batch=2000):
+def _wrap_load(store, prefix, wh, now, file=None, batch=2000, parsed=None):
     from hospigen.pipelines.ingest import wrap_load
     from hospigen.pipelines.ingest.wrap_load import pending
 
     total = len(pending(store, prefix, wh, file)[0])
     with progress_bar("wrap + load", total) as advance:
         return wrap_load(
-            store, prefix, wh, now=now, only=file, batch_size=max(1, batch), progress=advance
+            store,
+            prefix,
+            wh,
+            now=now,
+            only=file,
+            batch_size=max(1, batch),
+            progress=advance,
+            parsed=parsed,
         )
 
 
@@ -253,7 +260,7 @@ def run_command(
             now=stamp,
             generated_at=_now(generated_at) if generated_at else None,
         )
-        loaded = _wrap_load(store, key, wh, stamp, None, load_batch)
+        loaded = _wrap_load(store, key, wh, stamp, None, load_batch, landed.parsed)
         merged = materialize(wh, now=stamp)
     if landed.source_unchanged:
         console.print("land: input unchanged since the last landing; nothing written")

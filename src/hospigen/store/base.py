@@ -8,11 +8,14 @@ keys, ``..`` and empty segments are rejected before any I/O.
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hospigen.errors import UsageError
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class StoreError(UsageError):
@@ -43,7 +46,7 @@ def check_key(key: str) -> str:
     parts = key.split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise StoreError(f"object key may not contain '..', '.' or empty segments: {key!r}")
-    if any(ord(c) < 32 for c in key):
+    if _CONTROL.search(key):
         raise StoreError(f"object key contains control characters: {key!r}")
     return key
 

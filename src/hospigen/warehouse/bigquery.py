@@ -49,17 +49,20 @@ class BigQueryWarehouse(Warehouse):
         self.client = bigquery.Client(**kwargs)
 
     def _job(self, sql: str):
+        """The finished query job and its rows."""
         try:
-            return self.client.query(self.render(sql)).result()
+            job = self.client.query(self.render(sql))
+            return job, job.result()
         except Exception as exc:
             raise WarehouseError(f"BigQuery: {type(exc).__name__}: {exc}") from None
 
     def execute(self, sql: str) -> int:
-        result = self._job(sql)
-        return int(getattr(result, "num_dml_affected_rows", None) or 0)
+        # the affected-row count is a statistic of the job, not of its (empty) row iterator
+        job, _ = self._job(sql)
+        return int(job.num_dml_affected_rows or 0)
 
     def query(self, sql: str) -> list[tuple]:
-        return [tuple(row.values()) for row in self._job(sql)]
+        return [tuple(row.values()) for row in self._job(sql)[1]]
 
     def append(self, table: str, data: pa.Table) -> None:
         buf = io.BytesIO()

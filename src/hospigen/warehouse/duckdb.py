@@ -32,6 +32,7 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise WarehouseError(f"cannot open {path}: {exc}") from None
         self._depth = 0
+        self._columns: dict[str, dict[str, str]] | None = None
 
     def _run(self, sql: str):
         import duckdb
@@ -43,6 +44,8 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"DuckDB: {first}\n  in: {sql.splitlines()[0][:120]}") from None
 
     def execute(self, sql: str) -> int:
+        if sql.lstrip()[:6].upper() in ("CREATE", "ALTER ", "DROP T"):
+            self._columns = None  # the schema changes: read it again when next asked
         rows = self._run(sql).fetchall()
         return int(rows[0][0]) if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int) else 0
 
@@ -59,12 +62,19 @@ class DuckDBWarehouse(Warehouse):
             self.con.unregister("_hospigen_append")
 
     def columns(self, table: str) -> dict[str, str] | None:
-        rows = self.con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [self.dataset, table],
-        ).fetchall()
-        return {name: kind for name, kind in rows} or None
+        # one information_schema query for the whole dataset, kept until a DDL statement:
+        # each such query costs milliseconds, and every step asks about many tables
+        if self._columns is None:
+            rows = self.con.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+                [self.dataset],
+            ).fetchall()
+            self._columns = {}
+            for t, name, kind in rows:
+                self._columns.setdefault(t, {})[name] = kind
+        got = self._columns.get(table)
+        return dict(got) if got else None
 
     def ensure_dataset(self) -> None:
         self._run(f"CREATE SCHEMA IF NOT EXISTS {self._ds}")
@@ -80,6 +90,7 @@ class DuckDBWarehouse(Warehouse):
             yield
         except BaseException:
             self._depth = 0
+            self._columns = None  # DDL inside the transaction is undone too
             self.con.execute("ROLLBACK")
             raise
         self._depth = 0

@@ -10,7 +10,10 @@ that reference no patient go with it. Everything else is *shared* (Organization,
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
@@ -43,6 +46,23 @@ class BadLine:
     code: str
     reason: str
     raw: str
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while parsing many resources.
+
+    Parsed resources are trees (no reference cycles), but every few hundred new dicts the
+    collector runs, and its full passes walk every resource still held: with tens of thousands
+    held that tripled the CPU time of landing. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse(line: bytes) -> tuple[dict | None, tuple[str, str] | None]:

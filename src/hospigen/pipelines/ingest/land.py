@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from hospigen.pipelines.ingest.fhir import (
     BadLine,
     PatientIndex,
     format_instant,
+    gc_paused,
+    generated_text,
     parse,
     patient_of,
 )
@@ -38,6 +42,12 @@ from hospigen.warehouse import Warehouse
 
 SHARED_NAME = "shared_resources.ndjson"
 PUT_BATCH = 500
+READERS = 8
+
+
+#: what land learned about the lines of each object it wrote: key → (sha256, per-line
+#: (resourceType, id, generation time text)); wrap-load uses it instead of parsing them again
+Parsed = dict[str, tuple[str, list[tuple[str, str, str | None]]]]
 
 
 @dataclass
@@ -51,29 +61,52 @@ class LandResult:
     errors: list[BadLine] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     source_unchanged: bool = False
+    parsed: Parsed = field(default_factory=dict, repr=False)
 
 
-@dataclass
-class _Item:
-    line: bytes  # the resource as it will be written (stamped)
-    resource: dict
-    container: int
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file: its name relative to the source folder, path, size and mtime."""
+
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
 
 
-def discover(source: Path) -> list[Path]:
+def discover(source: Path) -> list[SourceFile]:
     """FHIR input files below ``source`` (``*.ndjson``, ``*.json``), sorted by relative path."""
     if not source.is_dir():
         raise UsageError(f"--source {source} is not a folder")
-    files = [p for p in source.rglob("*") if p.is_file() and p.suffix in (".ndjson", ".json")]
-    return sorted(files, key=lambda p: p.relative_to(source).as_posix())
+    found: list[SourceFile] = []
+    stack = [(str(source), "")]
+    while stack:  # os.scandir: one stat per entry, no Path objects per file
+        folder, rel = stack.pop()
+        with os.scandir(folder) as entries:
+            for e in entries:
+                name = f"{rel}{e.name}"
+                if e.is_dir():
+                    stack.append((e.path, f"{name}/"))
+                elif e.name.endswith((".ndjson", ".json")) and e.is_file():
+                    st = e.stat()
+                    found.append(SourceFile(name, e.path, st.st_size, st.st_mtime_ns))
+    return sorted(found, key=lambda f: f.name)
 
 
-def source_digest(source: Path, files: list[Path]) -> str:
+def listing_fingerprint(files: list[SourceFile]) -> str:
+    """A digest of every input file's name, size and mtime: cheap, no file is read."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.name}\0{f.size}\0{f.mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def source_digest(named: list[tuple[str, bytes]]) -> str:
     """One checksum over every input file's name and bytes: unchanged input → same digest."""
     h = hashlib.sha256()
-    for p in files:
-        h.update(p.relative_to(source).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(p.read_bytes()).digest())
+    for name, data in named:
+        h.update(name.encode() + b"\0")
+        h.update(hashlib.sha256(data).digest())
     return h.hexdigest()
 
 
@@ -88,10 +121,9 @@ def _stamp(resource: dict, line: bytes, default: str) -> bytes:
     return orjson.dumps(resource)
 
 
-def _read(path: Path, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, dict]]:
+def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, dict]]:
     """(line number, bytes, resource) of every usable resource in one input file."""
-    data = path.read_bytes()
-    if path.suffix == ".json":
+    if name.endswith(".json"):
         doc, problem = parse(data) if data.strip() else (None, ("empty", "empty file"))
         if problem and problem[0] in ("malformed_json", "not_an_object", "empty"):
             bad.append(BadLine(name, 1, problem[0], problem[1], data.decode("utf-8", "replace")))
@@ -100,7 +132,7 @@ def _read(path: Path, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, d
         if raw_doc.get("resourceType") != "Bundle":
             if problem and raw_doc.get("resourceType"):  # a bad resource, not a non-FHIR file
                 bad.append(BadLine(name, 1, problem[0], problem[1], data.decode()))
-            return [] if problem else [(1, data.strip(), doc)]
+            return [] if problem else [(1, orjson.dumps(doc), doc)]  # one line, always
         out = []
         for i, entry in enumerate(raw_doc.get("entry") or (), start=1):
             res = entry.get("resource") if isinstance(entry, dict) else None
@@ -125,46 +157,77 @@ def _read(path: Path, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, d
     return out
 
 
+def read_all(files: list[SourceFile]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every input file, read concurrently (I/O latency, not CPU, bounds it)."""
+
+    def one(f: SourceFile) -> bytes:
+        with open(f.path, "rb") as fh:
+            return fh.read()
+
+    with ThreadPoolExecutor(READERS) as pool:
+        return list(zip([f.name for f in files], pool.map(one, files), strict=True))
+
+
 def plan(
-    source: Path, generated_at: dt.datetime | None = None
+    source: Path,
+    generated_at: dt.datetime | None = None,
+    files: list[SourceFile] | None = None,
+    named: list[tuple[str, bytes]] | None = None,
 ) -> tuple[dict[str, bytes], LandResult]:
-    """The objects (relative name → bytes) that landing ``source`` produces, and a summary."""
+    """The objects (relative name → bytes) that landing ``source`` produces, and a summary.
+
+    Every resource is parsed once here; ``LandResult.parsed`` keeps, per object name, what
+    wrap-load needs from each line so that a whole run never parses a resource twice.
+    """
+    files = discover(source) if files is None else files
+    named = read_all(files) if named is None else named
+    with gc_paused():
+        return _plan(files, named, generated_at)
+
+
+def _plan(
+    files: list[SourceFile], named: list[tuple[str, bytes]], generated_at: dt.datetime | None
+) -> tuple[dict[str, bytes], LandResult]:
     result = LandResult()
-    files = discover(source)
     index = PatientIndex()
     containers: list[list[tuple[int, bytes, dict]]] = []
     stamps: list[str] = []
-    for path in files:
-        name = path.relative_to(source).as_posix()
-        items = _read(path, name, result.errors)
-        if not items and path.suffix == ".json":
+    for f, (name, data) in zip(files, named, strict=True):
+        items = _read(data, name, result.errors)
+        if not items and name.endswith(".json"):
             result.skipped_files.append(name)
         containers.append(items)
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        mtime = dt.datetime.fromtimestamp(f.mtime_ns / 1e9, dt.UTC)
         stamps.append(format_instant(generated_at or mtime))
         for _, _, res in items:
             if res["resourceType"] == "Patient":
                 index.add(res)
-    groups: dict[str | None, list[bytes]] = {}
+    groups: dict[str | None, list[tuple[bytes, tuple[str, str, str | None]]]] = {}
     for items, stamp in zip(containers, stamps, strict=True):
         patients = {r["id"] for _, _, r in items if r["resourceType"] == "Patient"}
         default = next(iter(patients)) if len(patients) == 1 else None
         for _, line, res in items:
-            pid = patient_of(res, index, default)
+            rtype = res["resourceType"]
+            pid = res["id"] if rtype == "Patient" else patient_of(res, index, default)
             stamped = _stamp(res, line, stamp)
+            entry = (stamped, (rtype, res["id"], generated_text(res)))
             bucket = groups.setdefault(pid, [])
-            if res["resourceType"] == "Patient":
-                bucket.insert(0, stamped)  # the Patient leads its file
+            if rtype == "Patient":
+                bucket.insert(0, entry)  # the Patient leads its file
             else:
-                bucket.append(stamped)
+                bucket.append(entry)
             result.resources += 1
     objects: dict[str, bytes] = {}
     ids = sorted(pid for pid in groups if pid is not None)
     width = max(4, len(str(len(ids))))
-    for n, pid in enumerate(ids, start=1):
-        objects[f"patient_{n:0{width}d}.ndjson"] = b"\n".join(groups[pid]) + b"\n"
+    names = [(f"patient_{n:0{width}d}.ndjson", pid) for n, pid in enumerate(ids, start=1)]
     if None in groups:
-        objects[SHARED_NAME] = b"\n".join(groups[None]) + b"\n"
+        names.append((SHARED_NAME, None))
+    for name, pid in names:
+        group = groups[pid]
+        data = b"\n".join([line for line, _ in group]) + b"\n"
+        objects[name] = data
+        result.parsed[name] = (sha256(data), [meta for _, meta in group])
     result.patients = len(ids)
     return objects, result
 
@@ -185,18 +248,25 @@ def land(
     again reads it once to checksum it and writes nothing.
     """
     files = discover(source)
-    digest = source_digest(source, files)
+    fingerprint = listing_fingerprint(files)
     source_key = f"{prefix.strip('/')}/"  # ledger name of this landing
-    if read_ledger(wh, "source").get(source_key, ("",))[0] == digest:
+    seen = read_ledger(wh, "source").get(source_key, ("", ""))
+    if seen[1] == fingerprint:  # no input file renamed, resized or touched: nothing to read
         return LandResult(source_unchanged=True)
-    objects, result = plan(source, generated_at)
+    named = read_all(files)
+    digest = source_digest(named)
+    if seen[0] == digest:  # touched but byte-identical: remember the new listing only
+        with wh.transaction():
+            record(wh, "source", [(source_key, digest, fingerprint, len(files), 0, "")], now)
+        return LandResult(source_unchanged=True)
+    objects, result = plan(source, generated_at, files, named)
     landed = read_ledger(wh, "landed")
     listed = {o.key: o for o in store.list(prefix)}
     todo: dict[str, bytes] = {}
     sums: dict[str, str] = {}
     for name, data in objects.items():
         key = join_key(prefix, name)
-        sums[key] = sha256(data)
+        sums[key] = result.parsed[name][0]
         seen = landed.get(key)
         if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
             result.unchanged += 1
@@ -228,10 +298,11 @@ def land(
             ],
             now,
         )
-        sources = sorted(
-            {b.object for b in result.errors} | {p.relative_to(source).as_posix() for p in files}
-        )
+        sources = sorted({b.object for b in result.errors} | {f.name for f in files})
         replace_errors(wh, "land", sources, result.errors, now)
         faults.checkpoint("land:before-source")
-        record(wh, "source", [(source_key, digest, "", len(files), result.resources, "")], now)
+        record(
+            wh, "source", [(source_key, digest, fingerprint, len(files), result.resources, "")], now
+        )
+    result.parsed = {join_key(prefix, name): v for name, v in result.parsed.items()}
     return result

@@ -79,6 +79,6 @@ def run(
 
 def _steps(source, store, prefix, wh, now, generated_at) -> RunResult:
     landed = land(source, store, prefix, wh, now=now, generated_at=generated_at)
-    loaded = wrap_load(store, prefix, wh, now=now)
+    loaded = wrap_load(store, prefix, wh, now=now, parsed=landed.parsed)
     merged = materialize(wh, now=now)
     return RunResult(landed, loaded, merged)

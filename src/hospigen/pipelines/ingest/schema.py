@@ -70,6 +70,39 @@ def ts(*paths: str) -> str:
     return casts[0] if len(casts) == 1 else f"COALESCE({', '.join(casts)})"
 
 
+#: how many entries of a repeating element (``name``, ``address``) are searched for a preferred use
+PREFERRED_SCAN = 5
+
+
+def preferred(array: str, field: str, uses: tuple[str, ...]) -> str:
+    """SQL: ``field`` (a JSON path below one entry) of the first entry of ``array`` whose
+    ``use`` is ``uses[0]``, else ``uses[1]``…, else of the first entry.
+
+    Written as one CASE over the first :data:`PREFERRED_SCAN` entries rather than a lambda or an
+    UNNEST subquery so that it renders unchanged for every engine; every column that reads the
+    same ``array`` with the same ``uses`` picks the same entry.
+    """
+    first = f"raw->>'$.{array}[0]{field}'"
+    # most resources have one entry: settle those with one lookup instead of scanning
+    whens = [f"WHEN (raw->'$.{array}[1]') IS NULL THEN {first}"] + [
+        f"WHEN raw->>'$.{array}[{i}].use' = {_const(use)} THEN raw->>'$.{array}[{i}]{field}'"
+        for use in uses
+        for i in range(PREFERRED_SCAN)
+    ]
+    return f"CASE {' '.join(whens)} ELSE {first} END"
+
+
+def _const(value: str) -> str:
+    if not value.isalpha():
+        raise ValueError(f"not a FHIR code: {value!r}")
+    return f"'{value}'"
+
+
+#: FHIR ``HumanName.use`` / ``Address.use`` preferences for the patients table
+NAME_USES = ("official", "usual")
+ADDRESS_USES = ("home",)
+
+
 @dataclass(frozen=True)
 class Target:
     """A materialised table: one row per resource ``key``, latest ``generated_ts`` wins."""
@@ -112,11 +145,11 @@ TARGETS: tuple[Target, ...] = (
         (
             ("gender", "VARCHAR", text("$.gender")),
             ("birth_date", "DATE", "TRY_CAST(raw->>'$.birthDate' AS DATE)"),
-            ("family_name", "VARCHAR", text("$.name[0].family")),
-            ("given_name", "VARCHAR", text("$.name[0].given[0]")),
-            ("city", "VARCHAR", text("$.address[0].city")),
-            ("state", "VARCHAR", text("$.address[0].state")),
-            ("postal_code", "VARCHAR", text("$.address[0].postalCode")),
+            ("family_name", "VARCHAR", preferred("name", ".family", NAME_USES)),
+            ("given_name", "VARCHAR", preferred("name", ".given[0]", NAME_USES)),
+            ("city", "VARCHAR", preferred("address", ".city", ADDRESS_USES)),
+            ("state", "VARCHAR", preferred("address", ".state", ADDRESS_USES)),
+            ("postal_code", "VARCHAR", preferred("address", ".postalCode", ADDRESS_USES)),
             ("deceased_ts", "TIMESTAMPTZ", ts("$.deceasedDateTime")),
         ),
     ),

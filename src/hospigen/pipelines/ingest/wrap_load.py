@@ -21,7 +21,14 @@ import orjson
 
 from hospigen.errors import UsageError
 from hospigen.pipelines.ingest import faults
-from hospigen.pipelines.ingest.fhir import BadLine, generated_text, parse, parse_instant
+from hospigen.pipelines.ingest.fhir import (
+    BadLine,
+    gc_paused,
+    generated_text,
+    parse,
+    parse_instant,
+)
+from hospigen.pipelines.ingest.land import Parsed
 from hospigen.pipelines.ingest.schema import STAGING
 from hospigen.pipelines.ingest.tables import (
     arrow_table,
@@ -70,29 +77,48 @@ class _Batch:
     ledger: list[tuple] = field(default_factory=list)
 
 
-def wrap(key: str, wrapped_key: str, data: bytes, batch: _Batch) -> int:
-    """Wrap one landed object into ``batch``; returns its good line count."""
+def wrap(
+    key: str,
+    wrapped_key: str,
+    data: bytes,
+    batch: _Batch,
+    known: list[tuple[str, str, str | None]] | None = None,
+) -> int:
+    """Wrap one landed object into ``batch``; returns its good line count.
+
+    ``known`` is what landing already parsed from these exact bytes (resourceType, id and
+    generation time per line): then no line is parsed again.
+    """
     c = batch.cols
     out: list[bytes] = []
     src = orjson.dumps(key)
-    for n, line in enumerate(data.split(b"\n"), start=1):
-        raw, line = line, line.strip()
-        if not line:
-            continue
-        res, problem = parse(line)
-        if problem:
-            text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line exactly as landed
-            batch.bad.append(BadLine(key, n, problem[0], problem[1], text))
-            continue
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    if known is not None and len(known) != len(lines):
+        known = None  # not the bytes land described: parse them
+    for n, line in enumerate(lines, start=1):
+        if known is not None:
+            rtype, rid, generated = known[n - 1]
+        else:
+            raw, line = line, line.strip()
+            if not line:
+                continue
+            res, problem = parse(line)
+            if problem:
+                text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line exactly as landed
+                batch.bad.append(BadLine(key, n, problem[0], problem[1], text))
+                continue
+            rtype, rid, generated = res["resourceType"], res["id"], generated_text(res)
         out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
-        c["raw"].append(line.decode())
-        c["resource_type"].append(res["resourceType"])
-        c["resource_id"].append(res["id"])
-        c["generated_ts"].append(parse_instant(generated_text(res)))
+        c["raw"].append(line)
+        c["resource_type"].append(rtype)
+        c["resource_id"].append(rid)
+        c["generated_ts"].append(parse_instant(generated))
         c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
-        c["source_object"].append(key)
-        c["wrapped_object"].append(wrapped_key)
         c["line_number"].append(n)
+    c["source_object"] += [key] * len(out)
+    c["wrapped_object"] += [wrapped_key] * len(out)
     batch.wrapped[wrapped_key] = b"\n".join(out) + b"\n" if out else b""
     return len(out)
 
@@ -128,8 +154,14 @@ def wrap_load(
     only: str | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    parsed: Parsed | None = None,
 ) -> WrapLoadResult:
-    """Wrap and load every landed object under ``prefix`` not loaded yet (or ``only`` one)."""
+    """Wrap and load every landed object under ``prefix`` not loaded yet (or ``only`` one).
+
+    ``parsed`` (``LandResult.parsed`` of the landing just done) spares parsing lines again:
+    it is used for an object only when the object's checksum is the one land recorded.
+    """
+    parsed = parsed or {}
     todo, seen = pending(store, prefix, wh, only)
     result = WrapLoadResult()
     wprefix = wrapped_prefix(prefix)
@@ -147,7 +179,10 @@ def wrap_load(
                 result.unchanged += 1
                 continue
             wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
-            lines = wrap(info.key, wkey, body, batch)
+            hint = parsed.get(info.key)
+            known = hint[1] if hint is not None and hint[0] == checksum else None
+            with gc_paused():
+                lines = wrap(info.key, wkey, body, batch, known)
             batch.ledger.append((*entry, lines, wkey))
         _commit(store, wh, batch, refresh, now, result)
         if progress:

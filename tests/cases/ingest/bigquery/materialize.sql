@@ -161,11 +161,111 @@ USING (
     resource_id AS `patient_id`,
     JSON_EXTRACT_SCALAR(raw, '$.gender') AS `gender`,
     SAFE_CAST(JSON_EXTRACT_SCALAR(raw, '$.birthDate') AS DATE) AS `birth_date`,
-    JSON_EXTRACT_SCALAR(raw, '$.name[0].family') AS `family_name`,
-    JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]') AS `given_name`,
-    JSON_EXTRACT_SCALAR(raw, '$.address[0].city') AS `city`,
-    JSON_EXTRACT_SCALAR(raw, '$.address[0].state') AS `state`,
-    JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode') AS `postal_code`,
+    CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.name[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[1].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[2].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[2].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[3].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[3].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[4].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[4].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[1].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[2].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[2].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[3].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[3].family')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[4].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[4].family')
+      ELSE JSON_EXTRACT_SCALAR(raw, '$.name[0].family')
+    END AS `family_name`,
+    CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.name[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[1].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[2].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[2].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[3].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[3].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[4].use') = 'official'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[4].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[0].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[1].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[1].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[2].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[2].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[3].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[3].given[0]')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.name[4].use') = 'usual'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.name[4].given[0]')
+      ELSE JSON_EXTRACT_SCALAR(raw, '$.name[0].given[0]')
+    END AS `given_name`,
+    CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[1].city')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[2].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[2].city')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[3].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[3].city')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[4].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[4].city')
+      ELSE JSON_EXTRACT_SCALAR(raw, '$.address[0].city')
+    END AS `city`,
+    CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[1].state')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[2].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[2].state')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[3].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[3].state')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[4].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[4].state')
+      ELSE JSON_EXTRACT_SCALAR(raw, '$.address[0].state')
+    END AS `state`,
+    CASE
+      WHEN (
+        JSON_EXTRACT(raw, '$.address[1]')
+      ) IS NULL
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[0].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[1].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[1].postalCode')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[2].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[2].postalCode')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[3].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[3].postalCode')
+      WHEN JSON_EXTRACT_SCALAR(raw, '$.address[4].use') = 'home'
+      THEN JSON_EXTRACT_SCALAR(raw, '$.address[4].postalCode')
+      ELSE JSON_EXTRACT_SCALAR(raw, '$.address[0].postalCode')
+    END AS `postal_code`,
     SAFE_CAST(JSON_EXTRACT_SCALAR(raw, '$.deceasedDateTime') AS TIMESTAMP) AS `deceased_ts`,
     raw,
     raw_hash,
