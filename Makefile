@@ -18,14 +18,16 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hospigen generate --num-records 1000 --seed 7 --as-of 2025-01-01 --output-dir output/quickstart
+	$(BIN)/hospigen demo --out hospigen-demo
 
 test: $(STAMP)
 	sh scripts/system-deps.sh
+	bash scripts/bq-emulator-venv.sh
 	$(BIN)/python -m pytest
 
 test-slow: $(STAMP)
 	sh scripts/system-deps.sh
+	bash scripts/bq-emulator-venv.sh
 	$(BIN)/python -m pytest -m slow
 
 lint: $(STAMP)
@@ -36,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf output .pytest_cache
+	rm -rf output hospigen-demo .pytest_cache
