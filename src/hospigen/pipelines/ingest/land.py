@@ -255,9 +255,9 @@ def land(
         return LandResult(source_unchanged=True)
     named = read_all(files)
     digest = source_digest(named)
-    if seen[0] == digest:  # touched but byte-identical: remember the new listing only
-        with wh.transaction():
-            record(wh, "source", [(source_key, digest, fingerprint, len(files), 0, "")], now)
+    if seen[0] == digest:
+        # touched (or regenerated) but byte-identical: nothing was landed, so nothing is
+        # recorded — a re-run must change no table, the ledger included
         return LandResult(source_unchanged=True)
     objects, result = plan(source, generated_at, files, named)
     landed = read_ledger(wh, "landed")
