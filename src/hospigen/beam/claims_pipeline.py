@@ -1,8 +1,10 @@
 """The claims pipeline on Apache Beam, with the seed's flags, using the same processing core.
 
-Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut into chunks of
-lines; each Beam element is a chunk (per-element Beam overhead is ~6 µs, so chunks, not
-messages), processed by :func:`~hospigen.pipelines.claims.core.process_batch`. All chunk results
+Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut into byte ranges
+of whole lines; each Beam element is a small (file, byte range) descriptor (per-element Beam
+overhead is ~6 µs, so ranges, not messages, and no message bytes pickled through the runner),
+read and processed inside the DoFn by :func:`~hospigen.pipelines.claims.core.process_batch`.
+All range results
 then meet in one finalising step that applies the history rules (duplicate ids, duplicate
 submissions) in stream order, exactly as the local runner does, and writes Parquet or BigQuery.
 
@@ -35,29 +37,50 @@ def _beam():
     return beam
 
 
-def chunks_of(path: str, chunk: int = CHUNK) -> list[tuple[int, list[bytes]]]:
-    """(first position, raw messages) chunks of a local log folder or NDJSON file."""
-    from hospigen import stream
+def ranges_of(path: str, chunk: int = CHUNK) -> list[tuple[str, int, int, int]]:
+    """(file, first byte, end byte, first position) of every ``chunk`` lines of the input.
+
+    The input is a local log folder (its segment files in order) or an NDJSON file. Only
+    newline positions are scanned here; the bytes are read by the workers.
+    """
+    from hospigen.stream.local_log import _segments
 
     p = Path(path)
     if p.is_dir():
-        reader = stream.open_reader(str(p), "beam")
-        reader.seek(None)
-        out, pos = [], 0
-        while (batch := reader.read(chunk)) is not None:
-            out.append((pos, batch.payloads.to_pylist()))
-            pos += len(batch)
-        return out
-    from hospigen.cli.claims import _read_file
+        files = [f for _, f in _segments(p)]
+        if not files:
+            raise UsageError(f"no local log at {p}")
+    elif p.is_file():
+        files = [p]
+    else:
+        raise UsageError(f"no such input: {p}")
+    out, seq = [], 0
+    for f in files:
+        ends = np.flatnonzero(np.fromfile(f, dtype=np.uint8) == 10) + 1  # whole lines only
+        for i in range(0, len(ends), chunk):
+            first = 0 if i == 0 else int(ends[i - 1])
+            last = ends[min(i + chunk, len(ends)) - 1]
+            out.append((str(f), first, int(last), seq))
+            seq += min(chunk, len(ends) - i)
+    return out
 
-    lines = _read_file(p)
-    return [(i, lines[i : i + chunk]) for i in range(0, len(lines), chunk)]
+
+def read_range(element: tuple[str, int, int, int]) -> tuple[int, pa.Array]:
+    """(first position, raw messages) of one byte range (local-log escapes decoded)."""
+    from hospigen.stream.local_log import _frames
+
+    path, first, last, seq = element
+    with open(path, "rb") as f:
+        f.seek(first)
+        data = f.read(last - first)
+    newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    return seq, _frames(data, newlines)
 
 
 def _process(element, processing_ts: dt.datetime):
     from hospigen.pipelines.claims.core import process_batch
 
-    start, payloads = element
+    start, payloads = read_range(element)
     out = process_batch(payloads, processing_ts, seq=np.arange(start, start + len(payloads)))
     return [(start, out.claims, out.errors)]
 
@@ -85,7 +108,7 @@ def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, ch
     beam = _beam()
     return (
         pipeline
-        | "Chunks" >> beam.Create(chunks_of(input_path, chunk))
+        | "Ranges" >> beam.Create(ranges_of(input_path, chunk))
         | "Spread" >> beam.Reshuffle()
         | "ParseValidateEnrich" >> beam.FlatMap(_process, processing_ts)
         | "Gather" >> beam.combiners.ToList()
