@@ -60,10 +60,10 @@ def pubsub_host(monkeypatch):
     with FakePubSub() as server:
         monkeypatch.setenv("PUBSUB_EMULATOR_HOST", server.host)
         pub, sub = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
-        pub.create_topic(name="projects/demo/topics/claims-ingest")
+        pub.create_topic(name="projects/demo-project/topics/claims-ingest")
         sub.create_subscription(
-            name="projects/demo/subscriptions/claims-sub",
-            topic="projects/demo/topics/claims-ingest",
+            name="projects/demo-project/subscriptions/claims-sub",
+            topic="projects/demo-project/topics/claims-ingest",
         )
         sub.close()
         yield server
@@ -137,8 +137,8 @@ def test_pubsub_publish_run_accounting(cli, tmp_path, pubsub_host):
     _accounting(
         cli,
         tmp_path,
-        "pubsub://projects/demo/topics/claims-ingest",
-        "pubsub://projects/demo/subscriptions/claims-sub",
+        "pubsub://projects/demo-project/topics/claims-ingest",
+        "pubsub://projects/demo-project/subscriptions/claims-sub",
     )
 
 
@@ -146,10 +146,10 @@ def test_pubsub_redeliveries_of_committed_messages_are_dropped(tmp_path, pubsub_
     from hospigen.stream import pubsub
 
     msgs, _ = _messages(100)
-    w = stream.open_writer("pubsub://projects/demo/topics/claims-ingest")
+    w = stream.open_writer("pubsub://projects/demo-project/topics/claims-ingest")
     w.publish(msgs)
     w.close()
-    source = "pubsub://projects/demo/subscriptions/claims-sub"
+    source = "pubsub://projects/demo-project/subscriptions/claims-sub"
     db = tmp_path / "w.duckdb"
     # commit everything but "crash" before acknowledging ...
     leased: list[str] = []
@@ -174,7 +174,7 @@ def test_pubsub_redeliveries_of_committed_messages_are_dropped(tmp_path, pubsub_
 def test_pubsub_streaming_pull_with_the_official_client(pubsub_host):
     from google.cloud import pubsub_v1
 
-    w = stream.open_writer("pubsub://projects/demo/topics/claims-ingest")
+    w = stream.open_writer("pubsub://projects/demo-project/topics/claims-ingest")
     w.publish([b"m%d" % i for i in range(50)])
     w.close()
     got: list[bytes] = []
@@ -184,7 +184,7 @@ def test_pubsub_streaming_pull_with_the_official_client(pubsub_host):
         message.ack()
 
     sub = pubsub_v1.SubscriberClient()
-    future = sub.subscribe("projects/demo/subscriptions/claims-sub", callback)
+    future = sub.subscribe("projects/demo-project/subscriptions/claims-sub", callback)
     for _ in range(200):
         if len(got) >= 50:
             break
@@ -195,7 +195,7 @@ def test_pubsub_streaming_pull_with_the_official_client(pubsub_host):
 
 
 def test_bad_urls_are_usage_errors(cli):
-    out = cli("claims", "run", "--from", "pubsub://projects/demo/topics/claims-ingest")
+    out = cli("claims", "run", "--from", "pubsub://projects/demo-project/topics/claims-ingest")
     assert out.exit_code != 0 and "subscriptions" in out.stderr
     out = cli("claims", "publish", "--to", "redis://127.0.0.1:1/", "--file", "x")
     assert out.exit_code != 0

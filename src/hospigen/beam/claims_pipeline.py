@@ -4,12 +4,15 @@ Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut in
 of whole lines; each Beam element is a small (file, byte range) descriptor (per-element Beam
 overhead is ~6 µs, so ranges, not messages, and no message bytes pickled through the runner),
 read and processed inside the DoFn by :func:`~hospigen.pipelines.claims.core.process_batch`.
-All range results
-then meet in one finalising step that applies the history rules (duplicate ids, duplicate
-submissions) in stream order, exactly as the local runner does, and writes Parquet or BigQuery.
+All range results then meet in one finalising step that applies the history rules (duplicate
+ids, duplicate submissions) in stream order, exactly as the local runner does, and writes
+Parquet or BigQuery.
 
-Streaming (``--input_subscription`` with ``--streaming``) reads Pub/Sub, batches messages into
-chunks and writes to BigQuery with ``insertId = claim_id`` (best-effort dedupe only).
+Streaming (``--input_subscription projects/P/subscriptions/S --streaming``) reads Pub/Sub
+(``PUBSUB_EMULATOR_HOST`` honoured) and processes each bundle as one batch, written when the
+bundle finishes (Parquet files named by a hash of the bundle, or BigQuery with
+``insertId = claim_id``). Duplicate claim ids are caught within a bundle only; Beam's Pub/Sub
+source acknowledges messages itself, so delivery is at-least-once.
 
 Name the runner explicitly (``--runner DirectRunner``): with none, Beam 2.77 first tries to
 download the Prism runner.
@@ -116,6 +119,65 @@ def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, ch
     )
 
 
+class _ProcessBundle:
+    """Streaming: the messages of one bundle are one batch, landed when the bundle finishes."""
+
+    def __init__(self, output: str, clock) -> None:
+        self.output, self.clock = output, clock
+
+    def start_bundle(self) -> None:
+        self._payloads: list[bytes] = []
+
+    def process(self, payload: bytes):
+        self._payloads.append(payload)
+        return []
+
+    def finish_bundle(self):
+        import hashlib
+
+        import duckdb
+
+        from hospigen.pipelines.claims.core import process_batch
+        from hospigen.pipelines.claims.dedupe import apply_history
+        from hospigen.pipelines.claims.sinks import open_sink
+
+        if not self._payloads:
+            return
+        out = process_batch(self._payloads, self.clock())
+        con = duckdb.connect()
+        con.execute("SET TimeZone='UTC'")
+        landed, dups = apply_history(con, out.claims, None)  # within the bundle only
+        errors = pa.concat_tables([out.errors, dups]).sort_by("_seq")
+        name = "stream-" + hashlib.sha256(b"\n".join(self._payloads)).hexdigest()[:20]
+        open_sink(self.output).write(landed, errors, name)
+        self._payloads = []
+
+
+def build_streaming(pipeline, subscription: str, output: str, clock):
+    """Add the streaming claims pipeline: Pub/Sub subscription → core → sink, per bundle."""
+    beam = _beam()
+    dofn = type("ProcessBundle", (_ProcessBundle, beam.DoFn), {})
+    return (
+        pipeline
+        | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=subscription)
+        | "ParseValidateEnrichWrite" >> beam.ParDo(dofn(output, clock))
+    )
+
+
+def _now() -> dt.datetime:
+    # the entry point is the one place that reads the clock (streaming stamps each bundle)
+    return dt.datetime.now(dt.UTC)
+
+
+def _output_of(args) -> str | None:
+    if args.output:
+        return args.output
+    if args.output_table:
+        project, _, rest = args.output_table.partition(":")
+        return f"bigquery://{project}/{rest.split('.')[0]}"
+    return None
+
+
 def run(argv: list[str] | None = None) -> None:
     """Command-line entry: the seed's flags plus a bounded ``--input``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -132,19 +194,25 @@ def run(argv: list[str] | None = None) -> None:
 
     if "--runner" not in " ".join(beam_args):
         raise UsageError("name the runner explicitly, e.g. --runner DirectRunner")
-    ts = (
+    fixed = (
         dt.datetime.fromisoformat(args.processing_time.replace("Z", "+00:00"))
         if args.processing_time
-        else dt.datetime.now(dt.UTC)
+        else None
     )
-    output = args.output
-    if output is None and args.output_table:
-        project, _, rest = args.output_table.partition(":")
-        output = f"bigquery://{project}/{rest.split('.')[0]}"
+    output = _output_of(args)
+    if args.input_subscription:
+        if "--streaming" not in beam_args or not output:
+            raise UsageError("--input_subscription needs --streaming and --output/--output_table")
+        options = PipelineOptions(beam_args)
+        p = beam.Pipeline(options=options)
+        build_streaming(p, args.input_subscription, output, (lambda: fixed) if fixed else _now)
+        result = p.run()
+        result.wait_until_finish()
+        return
     if not args.input or not output:
         raise UsageError("bounded mode needs --input and --output (or --output_table)")
     with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
-        build(p, args.input, output, ts, args.chunk)
+        build(p, args.input, output, fixed or _now(), args.chunk)
 
 
 if __name__ == "__main__":
