@@ -377,9 +377,7 @@ def _run(table: pa.Table, processing_ts: dt.datetime, fast: bool = True) -> Proc
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {_sql().parse}")
         if done.any():
-            con.execute(
-                "INSERT INTO parsed BY NAME SELECT * EXCLUDE (_ok) FROM fastv WHERE _ok"
-            )
+            con.execute("INSERT INTO parsed BY NAME SELECT * EXCLUDE (_ok) FROM fastv WHERE _ok")
         ts = f"TIMESTAMPTZ '{processing_ts.astimezone(dt.UTC).isoformat()}'"
         claims = con.sql(_sql().enrich.replace("{ts}", ts)).to_arrow_table()
         errors = con.sql(ERROR_SELECT.replace("{ts}", ts)).to_arrow_table()
