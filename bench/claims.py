@@ -7,6 +7,7 @@ PYTHONPATH=src:. python bench/claims.py [--messages 1000000]
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import tempfile
@@ -31,6 +32,7 @@ def main() -> None:
     import datetime as dt
 
     clock = lambda: dt.datetime(2025, 1, 2, tzinfo=dt.UTC)  # noqa: E731
+    load0 = os.getloadavg()
     msgs, _ = _messages(max(1, args.messages // 5))
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "log"
@@ -55,6 +57,7 @@ def main() -> None:
     print(
         f"duckdb {duckdb.__version__}, pyarrow {pyarrow.__version__}, apache-beam {apache_beam.__version__}"
     )
+    print(f"load average before/after: {load0} / {os.getloadavg()} on {os.cpu_count()} cores")
     print(f"{'workload':<40} {'claims/s':>12} {'target':>12}")
     print(
         f"{'local runner, ' + str(len(msgs)) + ' msgs':<40} {len(msgs) / local:>12,.0f} {'1,000,000':>12}"

@@ -114,11 +114,22 @@ def test_sigkill_consumer_converges(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_one_million_messages_with_five_percent_invalid(cli, tmp_path):
+def test_one_million_messages_with_five_percent_invalid_and_sigkill_restarts(cli, tmp_path):
     msgs, kinds = _messages(200_000)
     log, db = tmp_path / "log", tmp_path / "w.duckdb"
     assert cli("claims", "publish", "--to", log, "--file", _file(tmp_path, msgs)).exit_code == 0
-    assert cli("claims", "run", "--from", log, "--warehouse", f"duckdb://{db}").exit_code == 0
-    claims, errors, _ = _counts(db)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "hospigen.cli.app", "claims", "run", "--from", str(log),
+           "--warehouse", f"duckdb://{db}", "--batch-size", "100000",
+           "--processing-time", PROCESSED]  # fmt: skip
+    for delay in (6.0, 9.0, 12.0):  # killed mid-batch, mid-commit or between batches
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    claims, errors, distinct = _counts(db)
     assert claims + errors == len(msgs) >= 1_000_000
-    assert errors == sum(k is not None for k in kinds)
+    assert errors == sum(k is not None for k in kinds) and distinct == claims

@@ -1,13 +1,18 @@
 """The claims pipeline on Apache Beam, with the seed's flags, using the same processing core.
 
-Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut into chunks of
-lines; each Beam element is a chunk (per-element Beam overhead is ~6 µs, so chunks, not
-messages), processed by :func:`~hospigen.pipelines.claims.core.process_batch`. All chunk results
-then meet in one finalising step that applies the history rules (duplicate ids, duplicate
-submissions) in stream order, exactly as the local runner does, and writes Parquet or BigQuery.
+Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut into byte ranges
+of whole lines; each Beam element is a small (file, byte range) descriptor (per-element Beam
+overhead is ~6 µs, so ranges, not messages, and no message bytes pickled through the runner),
+read and processed inside the DoFn by :func:`~hospigen.pipelines.claims.core.process_batch`.
+All range results then meet in one finalising step that applies the history rules (duplicate
+ids, duplicate submissions) in stream order, exactly as the local runner does, and writes
+Parquet or BigQuery.
 
-Streaming (``--input_subscription`` with ``--streaming``) reads Pub/Sub, batches messages into
-chunks and writes to BigQuery with ``insertId = claim_id`` (best-effort dedupe only).
+Streaming (``--input_subscription projects/P/subscriptions/S --streaming``) reads Pub/Sub
+(``PUBSUB_EMULATOR_HOST`` honoured) and processes each bundle as one batch, written when the
+bundle finishes (Parquet files named by a hash of the bundle, or BigQuery with
+``insertId = claim_id``). Duplicate claim ids are caught within a bundle only; Beam's Pub/Sub
+source acknowledges messages itself, so delivery is at-least-once.
 
 Name the runner explicitly (``--runner DirectRunner``): with none, Beam 2.77 first tries to
 download the Prism runner.
@@ -35,29 +40,50 @@ def _beam():
     return beam
 
 
-def chunks_of(path: str, chunk: int = CHUNK) -> list[tuple[int, list[bytes]]]:
-    """(first position, raw messages) chunks of a local log folder or NDJSON file."""
-    from hospigen import stream
+def ranges_of(path: str, chunk: int = CHUNK) -> list[tuple[str, int, int, int]]:
+    """(file, first byte, end byte, first position) of every ``chunk`` lines of the input.
+
+    The input is a local log folder (its segment files in order) or an NDJSON file. Only
+    newline positions are scanned here; the bytes are read by the workers.
+    """
+    from hospigen.stream.local_log import _segments
 
     p = Path(path)
     if p.is_dir():
-        reader = stream.open_reader(str(p), "beam")
-        reader.seek(None)
-        out, pos = [], 0
-        while (batch := reader.read(chunk)) is not None:
-            out.append((pos, batch.payloads.to_pylist()))
-            pos += len(batch)
-        return out
-    from hospigen.cli.claims import _read_file
+        files = [f for _, f in _segments(p)]
+        if not files:
+            raise UsageError(f"no local log at {p}")
+    elif p.is_file():
+        files = [p]
+    else:
+        raise UsageError(f"no such input: {p}")
+    out, seq = [], 0
+    for f in files:
+        ends = np.flatnonzero(np.fromfile(f, dtype=np.uint8) == 10) + 1  # whole lines only
+        for i in range(0, len(ends), chunk):
+            first = 0 if i == 0 else int(ends[i - 1])
+            last = ends[min(i + chunk, len(ends)) - 1]
+            out.append((str(f), first, int(last), seq))
+            seq += min(chunk, len(ends) - i)
+    return out
 
-    lines = _read_file(p)
-    return [(i, lines[i : i + chunk]) for i in range(0, len(lines), chunk)]
+
+def read_range(element: tuple[str, int, int, int]) -> tuple[int, pa.Array]:
+    """(first position, raw messages) of one byte range (local-log escapes decoded)."""
+    from hospigen.stream.local_log import _frames
+
+    path, first, last, seq = element
+    with open(path, "rb") as f:
+        f.seek(first)
+        data = f.read(last - first)
+    newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+    return seq, _frames(data, newlines)
 
 
 def _process(element, processing_ts: dt.datetime):
     from hospigen.pipelines.claims.core import process_batch
 
-    start, payloads = element
+    start, payloads = read_range(element)
     out = process_batch(payloads, processing_ts, seq=np.arange(start, start + len(payloads)))
     return [(start, out.claims, out.errors)]
 
@@ -85,12 +111,71 @@ def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, ch
     beam = _beam()
     return (
         pipeline
-        | "Chunks" >> beam.Create(chunks_of(input_path, chunk))
+        | "Ranges" >> beam.Create(ranges_of(input_path, chunk))
         | "Spread" >> beam.Reshuffle()
         | "ParseValidateEnrich" >> beam.FlatMap(_process, processing_ts)
         | "Gather" >> beam.combiners.ToList()
         | "DedupeAndWrite" >> beam.FlatMap(_finalise, output, processing_ts)
     )
+
+
+class _ProcessBundle:
+    """Streaming: the messages of one bundle are one batch, landed when the bundle finishes."""
+
+    def __init__(self, output: str, clock) -> None:
+        self.output, self.clock = output, clock
+
+    def start_bundle(self) -> None:
+        self._payloads: list[bytes] = []
+
+    def process(self, payload: bytes):
+        self._payloads.append(payload)
+        return []
+
+    def finish_bundle(self):
+        import hashlib
+
+        import duckdb
+
+        from hospigen.pipelines.claims.core import process_batch
+        from hospigen.pipelines.claims.dedupe import apply_history
+        from hospigen.pipelines.claims.sinks import open_sink
+
+        if not self._payloads:
+            return
+        out = process_batch(self._payloads, self.clock())
+        con = duckdb.connect()
+        con.execute("SET TimeZone='UTC'")
+        landed, dups = apply_history(con, out.claims, None)  # within the bundle only
+        errors = pa.concat_tables([out.errors, dups]).sort_by("_seq")
+        name = "stream-" + hashlib.sha256(b"\n".join(self._payloads)).hexdigest()[:20]
+        open_sink(self.output).write(landed, errors, name)
+        self._payloads = []
+
+
+def build_streaming(pipeline, subscription: str, output: str, clock):
+    """Add the streaming claims pipeline: Pub/Sub subscription → core → sink, per bundle."""
+    beam = _beam()
+    dofn = type("ProcessBundle", (_ProcessBundle, beam.DoFn), {})
+    return (
+        pipeline
+        | "ReadPubSub" >> beam.io.ReadFromPubSub(subscription=subscription)
+        | "ParseValidateEnrichWrite" >> beam.ParDo(dofn(output, clock))
+    )
+
+
+def _now() -> dt.datetime:
+    # the entry point is the one place that reads the clock (streaming stamps each bundle)
+    return dt.datetime.now(dt.UTC)
+
+
+def _output_of(args) -> str | None:
+    if args.output:
+        return args.output
+    if args.output_table:
+        project, _, rest = args.output_table.partition(":")
+        return f"bigquery://{project}/{rest.split('.')[0]}"
+    return None
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -109,19 +194,25 @@ def run(argv: list[str] | None = None) -> None:
 
     if "--runner" not in " ".join(beam_args):
         raise UsageError("name the runner explicitly, e.g. --runner DirectRunner")
-    ts = (
+    fixed = (
         dt.datetime.fromisoformat(args.processing_time.replace("Z", "+00:00"))
         if args.processing_time
-        else dt.datetime.now(dt.UTC)
+        else None
     )
-    output = args.output
-    if output is None and args.output_table:
-        project, _, rest = args.output_table.partition(":")
-        output = f"bigquery://{project}/{rest.split('.')[0]}"
+    output = _output_of(args)
+    if args.input_subscription:
+        if "--streaming" not in beam_args or not output:
+            raise UsageError("--input_subscription needs --streaming and --output/--output_table")
+        options = PipelineOptions(beam_args)
+        p = beam.Pipeline(options=options)
+        build_streaming(p, args.input_subscription, output, (lambda: fixed) if fixed else _now)
+        result = p.run()
+        result.wait_until_finish()
+        return
     if not args.input or not output:
         raise UsageError("bounded mode needs --input and --output (or --output_table)")
     with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
-        build(p, args.input, output, ts, args.chunk)
+        build(p, args.input, output, fixed or _now(), args.chunk)
 
 
 if __name__ == "__main__":

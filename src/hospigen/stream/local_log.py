@@ -29,7 +29,7 @@ from hospigen.errors import UsageError
 from hospigen.stream import Batch
 
 SEGMENT_BYTES = 128 * 1024 * 1024
-READ_BYTES = 32 * 1024 * 1024
+READ_BYTES = 256 * 1024 * 1024  # up to a few hundred thousand messages per read
 _ESC = b"\x00"
 
 

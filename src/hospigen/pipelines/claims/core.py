@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.pipelines.claims import rules
+from hospigen.pipelines.claims import fastparse, rules
 from hospigen.pipelines.claims.schema import (
     CLAIM_STATUSES,
     CLAIMS_EVENTS_STREAM,
@@ -122,7 +122,7 @@ def _kind_ok(name: str, kind: str) -> str:
         "number": f"{k} IN ('-','0','1','2','3','4','5','6','7','8','9')",
         "integer": (
             f"{k} IN ('-','0','1','2','3','4','5','6','7','8','9') "
-            f"AND NOT regexp_matches({j}, '[.eE]')"
+            f"AND TRY_CAST({j} AS DOUBLE) = trunc(TRY_CAST({j} AS DOUBLE))"
         ),
         "strings": f"{k} = '[' AND ({j} = '[]' OR json_structure({j}::JSON) = '[\"VARCHAR\"]')",
     }[kind]
@@ -136,7 +136,7 @@ def _value(name: str, kind: str) -> str:
         "date": text,
         "timestamp": text,
         "number": f"TRY_CAST({j} AS DOUBLE)",
-        "integer": f"TRY_CAST({j} AS BIGINT)",
+        "integer": f"TRY_CAST(TRY_CAST({j} AS DOUBLE) AS BIGINT)",
         "strings": f"json_transform({j}::JSON, '[\"VARCHAR\"]')",
     }[kind]
 
@@ -162,6 +162,55 @@ def _names(condition: str, fields) -> str:
 class _Sql:
     parse: str
     enrich: str
+    fast: str
+
+
+def _build_fast(fields) -> str:
+    """Typed columns and an ``_ok`` flag for rows parsed by :mod:`.fastparse`.
+
+    ``_ok`` is true only when the exact path would accept the row with these same values;
+    other rows are re-run on the exact path, which names their error.
+    """
+    typed = []
+    ok = []
+    for f in fields:
+        n, t = f.name, f"{f.name}_t"
+        if f.kind == "date":
+            typed.append(f"CASE WHEN regexp_full_match({n}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+                         f"THEN TRY_CAST({n} AS DATE) END AS {t}")  # fmt: skip
+            ok.append(f"({n} IS NULL OR {t} BETWEEN DATE '1850-01-01' AND DATE '2200-12-31')")
+        elif f.kind == "timestamp":
+            typed.append(f"TRY_CAST({n} AS TIMESTAMPTZ) AS {t}")
+            ok.append(f"({n} IS NULL OR {t} IS NOT NULL)")
+        elif f.kind == "integer":
+            typed.append(f"CASE WHEN abs({n}) < 4e18 THEN {n}::BIGINT END AS {t}")
+            ok.append(f"({n} IS NULL OR (isfinite({n}) AND {n} = trunc({n}) AND abs({n}) < 4e18))")
+        else:
+            typed.append(f"{n} AS {t}")
+            if f.kind == "strings":
+                ok.append(f"({n} IS NULL OR len({n}) = list_count({n}))")
+            if f.kind == "number":
+                ok.append(f"({n} IS NULL OR isfinite({n}))")
+        if f.required:
+            ok.append(f"{n} IS NOT NULL")
+    ok += [
+        f"claim_amount_t BETWEEN 0 AND {MAX_AMOUNT}",
+        f"coalesce(patient_age_t BETWEEN 0 AND {MAX_AGE}, true)",
+        f"coalesce(claim_status_t IN {_in(CLAIM_STATUSES)}, true)",
+        f"coalesce(patient_gender_t IN {_in(GENDERS)}, true)",
+        f"coalesce(place_of_service_t IN {_in(PLACES_OF_SERVICE)}, true)",
+        "coalesce(regexp_full_match(provider_region_t, '[A-Z]{2}'), true)",
+        "coalesce(synthetic_label_is_fraud_t IN (0, 1), true)",
+        "coalesce(submission_date_t >= service_date_t, true)",
+    ]
+    outs = ", ".join(f"{f.name}_t AS {f.name}" for f in fields)
+    return f"""
+    WITH t AS (SELECT _seq, _raw, {", ".join(f.name for f in fields)}, {", ".join(typed)}
+               FROM fast)
+    SELECT _seq, _raw, NULL::VARCHAR AS raw_claim, NULL::VARCHAR AS error_code,
+      NULL::VARCHAR AS error, NULL::VARCHAR AS err_claim_id, {outs},
+      coalesce({" AND ".join(ok)}, false) AS _ok
+    FROM t"""
 
 
 def _build_sql() -> _Sql:
@@ -279,7 +328,7 @@ def _build_sql() -> _Sql:
           array_to_string(list_sort(procedure_codes), ','), printf('%.2f', claim_amount)))
         AS claim_fingerprint
     FROM s ORDER BY _seq"""
-    return _Sql(parse, enrich)
+    return _Sql(parse, enrich, _build_fast(fields))
 
 
 _SQL: _Sql | None = None
@@ -298,11 +347,37 @@ ERROR_SELECT = """
     FROM parsed WHERE error_code IS NOT NULL ORDER BY _seq"""
 
 
-def _run(table: pa.Table, processing_ts: dt.datetime) -> Processed:
+def _fast_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> np.ndarray:
+    """Parse what the fast path can into temp table ``fastv``; mask of rows it accepted."""
+    pre_ok = pc.is_null(table.column("_pre")).to_numpy(zero_copy_only=False)
+    raw = table.column("_raw").combine_chunks()
+    idx = np.flatnonzero(fastparse.eligible(raw, pre_ok))
+    done = np.zeros(table.num_rows, dtype=bool)
+    typed, accepted = fastparse.parse(raw.take(pa.array(idx, pa.int64())))
+    if typed is None:
+        return done
+    take = pa.array(idx[accepted], pa.int64())
+    fast = typed.append_column("_seq", table.column("_seq").take(take))
+    fast = fast.append_column("_raw", raw.take(take))
+    con.register("fast", fast)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fastv AS {_sql().fast}")
+    finally:
+        con.unregister("fast")
+    # by _seq, not by position: DuckDB may not keep row order
+    seq = con.sql("SELECT _seq FROM fastv WHERE _ok").to_arrow_table().column(0)
+    done[pc.is_in(table.column("_seq"), value_set=seq).to_numpy(zero_copy_only=False)] = True
+    return done
+
+
+def _run(table: pa.Table, processing_ts: dt.datetime, fast: bool = True) -> Processed:
     con = _connection()
-    con.register("batch", table)
+    done = _fast_rows(con, table) if fast else np.zeros(table.num_rows, dtype=bool)
+    con.register("batch", table.filter(pa.array(~done)) if done.any() else table)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE parsed AS {_sql().parse}")
+        if done.any():
+            con.execute("INSERT INTO parsed BY NAME SELECT * EXCLUDE (_ok) FROM fastv WHERE _ok")
         ts = f"TIMESTAMPTZ '{processing_ts.astimezone(dt.UTC).isoformat()}'"
         claims = con.sql(_sql().enrich.replace("{ts}", ts)).to_arrow_table()
         errors = con.sql(ERROR_SELECT.replace("{ts}", ts)).to_arrow_table()
@@ -310,6 +385,7 @@ def _run(table: pa.Table, processing_ts: dt.datetime) -> Processed:
     finally:
         con.unregister("batch")
         con.execute("DROP TABLE IF EXISTS parsed")
+        con.execute("DROP TABLE IF EXISTS fastv")
     return Processed(claims, errors)
 
 
@@ -343,16 +419,16 @@ _DATA_ERRORS = (
 )
 
 
-def _bisect(table: pa.Table, processing_ts: dt.datetime) -> list[Processed]:
+def _bisect(table: pa.Table, processing_ts: dt.datetime, fast: bool) -> list[Processed]:
     """Run ``table``; if the engine raises on some row, split until the culprit is isolated."""
     try:
-        return [_run(table, processing_ts)]
+        return [_run(table, processing_ts, fast)]
     except _DATA_ERRORS:
         if table.num_rows <= 1:
             return [_unprocessable(table, processing_ts)]
         half = table.num_rows // 2
-        return _bisect(table.slice(0, half), processing_ts) + _bisect(
-            table.slice(half), processing_ts
+        return _bisect(table.slice(0, half), processing_ts, fast) + _bisect(
+            table.slice(half), processing_ts, fast
         )
 
 
@@ -360,12 +436,15 @@ def process_batch(
     raw: pa.Array | list[bytes],
     processing_ts: dt.datetime,
     seq: np.ndarray | None = None,
+    *,
+    fast: bool = True,
 ) -> Processed:
     """Parse, validate and enrich a batch of raw messages.
 
     ``raw`` holds one message's bytes per row; ``seq`` their stream positions (default
     0..n-1), carried as ``_seq`` so later steps can keep the first of duplicates.
-    ``processing_ts`` stamps ``processing_timestamp`` and ``error_timestamp``.
+    ``processing_ts`` stamps ``processing_timestamp`` and ``error_timestamp``. ``fast=False``
+    sends every row through the exact path (the fast path must give the same result).
     """
     if not isinstance(raw, pa.Array):
         raw = pa.array(raw, pa.binary())
@@ -374,7 +453,7 @@ def process_batch(
     table = prepare(raw, np.asarray(seq, dtype=np.int64))
     if processing_ts.tzinfo is None:
         processing_ts = processing_ts.replace(tzinfo=dt.UTC)
-    parts = _bisect(table, processing_ts)
+    parts = _bisect(table, processing_ts, fast)
     if len(parts) == 1:
         return parts[0]
     return Processed(

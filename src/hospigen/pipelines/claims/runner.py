@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from hospigen import stream
 from hospigen.pipelines.claims.core import process_batch
@@ -29,6 +30,16 @@ class RunSummary:
     errors: int = 0
     duplicates: int = 0
     batches: int = 0
+
+
+def _first_unseen(ids: list[str], seen: set[str]) -> np.ndarray:
+    """Mask of the messages to process: first copy of each id, not committed before."""
+    _, first = np.unique(np.asarray(ids, dtype=object), return_index=True)
+    keep = np.zeros(len(ids), dtype=bool)
+    keep[first] = True
+    if seen:
+        keep &= np.array([i not in seen for i in ids])
+    return keep
 
 
 def stream_key(url: str) -> str:
@@ -71,11 +82,13 @@ def run(
                 continue
             payloads, ids = batch.payloads, batch.ids
             if ids is not None:  # unordered source: drop redeliveries already committed
-                seen = sink.seen(key, ids)
-                if seen:
-                    keep = np.array([i not in seen for i in ids])
-                    payloads = payloads.filter(keep)
-                    ids = [i for i in ids if i not in seen]
+                keep = _first_unseen(ids, sink.seen(key, ids))
+                if not keep.all():
+                    payloads = payloads.filter(pa.array(keep))
+                    ids = [i for i, k in zip(ids, keep, strict=True) if k]
+            if len(payloads) == 0:  # every message was a redelivery of committed ones
+                reader.ack(batch)
+                continue
             out = process_batch(payloads, clock())
             n_claims, n_errors, n_dups = sink.commit(
                 out.claims, out.errors, key, group, position=batch.position, ids=ids
