@@ -24,7 +24,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hospigen import export
-from hospigen.generate import build_shard, generated_at
+from hospigen.generation import build_shard, generated_at
 from hospigen.world import World
 
 TARGETS = {"bulk_ndjson": 50.0}  # MB/s per core (FHIR NDJSON)

@@ -18,7 +18,7 @@ _CODE = """
 import datetime as dt, json, resource, tempfile, time
 import numpy as np
 from hospigen.world import World
-from hospigen.generate import generate
+from hospigen.generation import generate
 n = {n}
 w = World(7, dt.date(2025, 1, 1))
 t0 = time.perf_counter(); w.catalog; catalog = time.perf_counter() - t0

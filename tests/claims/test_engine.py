@@ -1,4 +1,4 @@
-"""Claims from the real clinical engine (``hospigen.generate.build_shard``): generate, publish,
+"""Claims from the real clinical engine (``hospigen.generation.build_shard``): generate, publish,
 run, evaluate — the rules must still find the injected fraud on the engine's encounters."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.compute as pc
 
 from hospigen.engine.lint import lint_file
-from hospigen.generate import build_shard, make_plan
+from hospigen.generation import build_shard, make_plan
 from hospigen.world import World
 from tests.conftest import CASES, tree_digest
 

@@ -219,7 +219,7 @@ def fixture_world(seed: int = 7) -> World:
 def export(out_dir, formats: list[str], world: World, shards: list[range], **options) -> list:
     """Run exporters ``formats`` over patient ``shards`` (then the shared tables) like a run."""
     from hospigen import export as registry
-    from hospigen.generate import generated_at
+    from hospigen.generation import generated_at
 
     context = registry.ExportContext(world.seed, AS_OF, generated_at(AS_OF), options=options)
     writers = [registry.get(name).open(out_dir, context) for name in formats]

@@ -2,7 +2,7 @@
 
 Each element is a shard index, not a patient: Beam's per-element overhead (~6 µs) would
 dominate per-patient elements, while a shard of thousands of patients is built vectorised by
-the same :func:`hospigen.generate.build_shard` the local runner uses. Parts are written with
+the same :func:`hospigen.generation.build_shard` the local runner uses. Parts are written with
 :mod:`hospigen.export.parquet_parts`, so the output equals ``--formats parquet_parts`` of a
 local run byte for byte, per shard, on any runner and any filesystem fsspec knows (local,
 ``gs://``, ``s3://``).
@@ -54,7 +54,7 @@ def run_generation(config: GenerationConfig, pipeline_args: Sequence[str] = ()) 
         """Build one shard, write its parts, emit the facility ids it references."""
 
         def setup(self) -> None:
-            from hospigen.generate import make_plan
+            from hospigen.generation import make_plan
 
             self.world, self.fs, self.root = _open(config)
             self.plan = make_plan(
@@ -66,7 +66,7 @@ def run_generation(config: GenerationConfig, pipeline_args: Sequence[str] = ()) 
 
         def process(self, shard: int) -> Iterator[list[str]]:
             from hospigen.export.parquet_parts import write_shard
-            from hospigen.generate import build_shard, facility_ids_used
+            from hospigen.generation import build_shard, facility_ids_used
 
             tables = build_shard(self.world, _keys(config, shard), self.plan)
             write_shard(self.fs, self.root, shard, tables)
@@ -82,7 +82,7 @@ def run_generation(config: GenerationConfig, pipeline_args: Sequence[str] = ()) 
             import pyarrow as pa
 
             from hospigen.export.parquet_parts import write_shard
-            from hospigen.generate import shared_tables
+            from hospigen.generation import shared_tables
 
             yield from write_shard(
                 self.fs, self.root, 0, shared_tables(self.world, pa.array(sorted(ids)))

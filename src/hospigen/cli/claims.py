@@ -41,7 +41,7 @@ def generate_messages(
     """Messages for the claims of the encounters of ``patients`` patients of the world."""
     import numpy as np
 
-    from hospigen.generate import build_shard
+    from hospigen.generation import build_shard
     from hospigen.pipelines.claims.generator import claims_from_tables, fraud_rates, inject_fraud
     from hospigen.pipelines.claims.messages import corrupt, to_messages
     from hospigen.world import World

@@ -63,7 +63,7 @@ def generate_command(
     from hospigen import export
     from hospigen.engine import catalog
     from hospigen.errors import UsageError
-    from hospigen.generate import generate, make_plan
+    from hospigen.generation import generate, make_plan
 
     if list_scenarios:
         from hospigen.engine.scenario import load_scenario

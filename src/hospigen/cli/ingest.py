@@ -31,7 +31,7 @@ BUCKET = typer.Option(
     "synthea-raw-hospigen",
     "--bucket",
     envvar="BUCKET",
-    help="Object store root: a folder, gs://BUCKET[/path] or s3://BUCKET[/path].",
+    help="Object store root: a folder, gs://BUCKET or s3://BUCKET (optionally with a path).",
 )
 PREFIX = typer.Option("patients", "--prefix", envvar="PREFIX", help="Key prefix of landed files.")
 WAREHOUSE = typer.Option(

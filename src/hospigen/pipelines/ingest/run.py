@@ -41,7 +41,7 @@ def generate_source(
     on_shard: Callable[[int], None] | None = None,
 ) -> Path:
     """Generate ``total`` patients as per-patient NDJSON into ``out`` (shards of ``batch_size``)."""
-    from hospigen.generate import generate
+    from hospigen.generation import generate
 
     generate(
         total,
