@@ -12,7 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = ("generate", "write", "daily", "read_daily", "claims", "process_claims", "ingest",
-        "facility_metrics")  # fmt: skip
+        "export_facilities", "facility_metrics")  # fmt: skip
 __all__ = ["__version__", *_API]
 
 

@@ -186,6 +186,28 @@ def ingest(
         wh.close()
 
 
+def export_facilities(
+    count: int,
+    output: str | Path,
+    *,
+    seed: int = 0,
+    as_of: dt.date | str | None = None,
+    fmt: str = "ndjson",
+) -> str:
+    """Write ``count`` facilities of the world in seed 004's JSON shape; returns the file URL.
+
+    ``output`` is a file path or URL (``s3://bucket/data/facilities.ndjson`` works too);
+    ``fmt`` is ``ndjson`` or ``json-array``.
+    """
+    from hospigen.pipelines.facilities.records import export_facilities as export
+    from hospigen.pipelines.facilities.storage import resolve
+    from hospigen.world.facilities import facilities_table
+
+    folder, _, name = str(output).rpartition("/")
+    table = facilities_table(seed, as_date(as_of), count)
+    return export(table, resolve(folder or "."), name, fmt)
+
+
 def facility_metrics(input: str | Path, output: str | Path, *, today: dt.date | str | None = None):
     """Stage 1 of the facility pipeline: metrics Parquet in a new ``run_YYYY_MM_DD_N`` folder.
 
