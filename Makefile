@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= gcp,aws,beam,redis,validate,dev
 
-.PHONY: install run test test-slow lint bench clean
+.PHONY: install run test test-slow lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+docs: $(STAMP)
+	$(BIN)/python scripts/cli_docs.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
