@@ -77,7 +77,7 @@ class _Hl7Renderer:
                 f"{control}|P|2.5.1")  # fmt: skip
 
     def pid(self, i: int) -> str:
-        c = self.view.patients.lists
+        c = self.view.patients
         name = f"{esc(c['last_name'][i])}^{esc(c['first_name'][i])}^{esc(c['middle_name'][i])}"
         address = (f"{esc(c['address'][i])}^^{esc(c['city'][i])}^{esc(c['state'][i])}^"
                    f"{esc(c['zip'][i])}^USA")  # fmt: skip

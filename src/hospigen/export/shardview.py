@@ -56,7 +56,7 @@ def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 @dataclass
 class Columns:
-    """One sorted table as Python lists, with per-patient row ranges."""
+    """One sorted table, its columns as Python lists on demand, with per-patient row ranges."""
 
     table: pa.Table
     lists: dict[str, list]
@@ -66,7 +66,10 @@ class Columns:
         return self.table.num_rows
 
     def __getitem__(self, name: str) -> list:
-        return self.lists[name]
+        values = self.lists.get(name)
+        if values is None:  # converted on first use: most renderers need few columns as lists
+            values = self.lists[name] = self.table.column(name).to_pylist()
+        return values
 
     def rows(self, patient: int) -> range:
         """Row indices of the ``patient``-th patient of the shard."""
@@ -80,9 +83,10 @@ class Columns:
             values = values.tolist()
         self.lists[name] = values
 
-
-def _lists(table: pa.Table) -> dict[str, list]:
-    return {name: table.column(name).to_pylist() for name in table.column_names}
+    def window(self, lo: int, hi: int) -> Columns:
+        """The rows of patients ``lo`` to ``hi - 1`` (a zero-copy slice)."""
+        first, last = int(self.starts[lo]), int(self.starts[hi])
+        return Columns(self.table.slice(first, last - first), {}, self.starts[lo : hi + 1] - first)
 
 
 class ShardView:
@@ -90,7 +94,7 @@ class ShardView:
 
     def __init__(self, tables: dict[str, pa.Table]) -> None:
         patients = tables["patients"].sort_by("patient_key")
-        self.patients = Columns(patients, _lists(patients), np.arange(patients.num_rows + 1))
+        self.patients = Columns(patients, {}, np.arange(patients.num_rows + 1))
         self.count = patients.num_rows
         self.children: dict[str, Columns] = {}
         for name, (time_col, id_col) in CHILD_ORDER.items():
@@ -108,7 +112,20 @@ class ShardView:
                                (id_col, "ascending")])  # fmt: skip
         order = table.column("_patient").to_numpy()
         starts = np.searchsorted(order, np.arange(self.count + 1), side="left")
-        return Columns(table.drop_columns(["_patient"]), _lists(table), starts)
+        return Columns(table.drop_columns(["_patient"]), {}, starts)
+
+    def windows(self, size: int) -> list[ShardView]:
+        """The shard cut into views of at most ``size`` patients (bounded text buffers)."""
+        if self.count <= size:
+            return [self]
+        return [self._window(lo, min(self.count, lo + size)) for lo in range(0, self.count, size)]
+
+    def _window(self, lo: int, hi: int) -> ShardView:
+        view = ShardView.__new__(ShardView)
+        view.patients = self.patients.window(lo, hi)
+        view.count = hi - lo
+        view.children = {name: cols.window(lo, hi) for name, cols in self.children.items()}
+        return view
 
     def child(self, name: str) -> Columns | None:
         """The grouped child table ``name``, or None when the shard has none."""
