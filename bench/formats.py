@@ -23,14 +23,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import print_machine  # noqa: E402
-
-from hospigen import export  # noqa: E402
-from hospigen.generate import build_shard, generated_at, make_plan, shared_tables  # noqa: E402
-from hospigen.generate import facility_ids_used  # noqa: E402
-from hospigen.world import World  # noqa: E402
+from benchlib import print_machine
+from hospigen import export
+from hospigen.generate import build_shard, facility_ids_used, generated_at, make_plan, shared_tables
+from hospigen.world import World
 
 TARGETS = {"bulk_ndjson": 50.0, "patient_ndjson": 50.0}  # MB/s per core (FHIR NDJSON)
 FORMATS = ["csv", "parquet", "fhir", "bulk_ndjson", "patient_ndjson", "hl7v2", "vista",

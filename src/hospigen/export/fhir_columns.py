@@ -28,8 +28,16 @@ import pyarrow.compute as pc
 from hospigen.export import fhir_resources as fr
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.shardview import Columns, ShardView, iso_seconds
-from hospigen.export.textcols import Rendered, flat, join, json_string, key, number, when
-from hospigen.export.textcols import per_distinct
+from hospigen.export.textcols import (
+    Rendered,
+    flat,
+    join,
+    json_string,
+    key,
+    number,
+    per_distinct,
+    when,
+)
 
 TERM = fr.TERMINOLOGY
 
@@ -117,8 +125,11 @@ class ColumnRenderer:
             if cols is not None:
                 if name in ("medications", "immunizations", "allergies", "careplans", "claims"):
                     d.add_times(cols)
-                out.extend(render(cols) if name not in ("encounters", "conditions", "procedures",
-                                                          "notes") else [render(cols)])
+                out.extend(
+                    render(cols)
+                    if name not in ("encounters", "conditions", "procedures", "notes")
+                    else [render(cols)]
+                )
         return out
 
     def _patients(self) -> list[Rendered]:
@@ -134,9 +145,21 @@ class ColumnRenderer:
         t = c.table
         start, stop = iso_seconds(t["start"]), iso_seconds(t["stop"])
         finished = pc.fill_null(pc.less_equal(stop, self.last_updated), False)
-        classes = per_distinct(t["encounter_class"], lambda k: _dumps(
-            dict(zip(("system", "code", "display"), ("http://terminology.hl7.org/CodeSystem/"
-                 "v3-ActCode", *fr.ENCOUNTER_CLASS.get(k, ("AMB", "ambulatory"))), strict=True))))
+        classes = per_distinct(
+            t["encounter_class"],
+            lambda k: _dumps(
+                dict(
+                    zip(
+                        ("system", "code", "display"),
+                        (
+                            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                            *fr.ENCOUNTER_CLASS.get(k, ("AMB", "ambulatory")),
+                        ),
+                        strict=True,
+                    )
+                )
+            ),
+        )
         has_reason = pc.fill_null(pc.not_equal(t["reason_code"], ""), False)
         ids = t["encounter_id"]
         text = join(
@@ -289,18 +312,23 @@ class ColumnRenderer:
         absent = ',"dataAbsentReason":' + _dumps(fr._simple(TERM + "data-absent-reason",
                                                             "unknown"))  # fmt: skip
         value = pc.if_else(
-            value_ok, join(',"valueQuantity":{"value":', number(t["value"]), unit_part, "}"),
-            pc.if_else(text_ok, join(',"valueString":', json_string(t["value_text"])), absent))
+            value_ok,
+            join(',"valueQuantity":{"value":', number(t["value"]), unit_part, "}"),
+            pc.if_else(text_ok, join(',"valueString":', json_string(t["value_text"])), absent),
+        )
         has_flag = pc.fill_null(pc.not_equal(t["interpretation"], ""), False)
         flag = when(has_flag, ',"interpretation":[{"coding":[{"system":"'
                     f'{TERM}v3-ObservationInterpretation","code":',
                     json_string(t["interpretation"]), "}]}]")  # fmt: skip
         low_ok, high_ok = pc.is_valid(t["ref_low"]), pc.is_valid(t["ref_high"])
         ranges = when(
-            pc.or_(low_ok, high_ok), ',"referenceRange":[{',
+            pc.or_(low_ok, high_ok),
+            ',"referenceRange":[{',
             when(low_ok, '"low":{"value":', number(t["ref_low"]), unit_part, "}"),
             when(pc.and_(low_ok, high_ok), ","),
-            when(high_ok, '"high":{"value":', number(t["ref_high"]), unit_part, "}"), "}]")
+            when(high_ok, '"high":{"value":', number(t["ref_high"]), unit_part, "}"),
+            "}]",
+        )
         text = join(*self._head(t, kinds, effective), value, flag, ranges, "}")
         return self._block("Observation", text, patient)
 
@@ -330,21 +358,30 @@ class ColumnRenderer:
             join('{"code":', self.concepts("loinc", t["code"], t["description"]),
                  ',"dataAbsentReason":', _dumps(fr._simple(TERM + "data-absent-reason",
                                                            "unknown")), "}"))  # fmt: skip
-        ident = join(f'{{"system":"{fr.HOSPIGEN_SID}/observation","value":"',
-                     t["observation_id"], '"}')
+        ident = join(
+            f'{{"system":"{fr.HOSPIGEN_SID}/observation","value":"', t["observation_id"], '"}'
+        )
         g = self._grouped(t, effective, mask, {"_component": component, "_ident": ident})
         first = pc.list_element(g["observation_id_list"], 0)
         kind = _inner({"meta": self.dicts.meta(fr.VITAL_PROFILES[fr.BP_PANEL]), "status": "final",
                        "category": [{"coding": [{"system": TERM + "observation-category",
                                                  "code": "vital-signs"}]}]})  # fmt: skip
-        code = _dumps(fr.concept("loinc", fr.BP_PANEL,
-                                 "Blood pressure panel with all children optional"))
+        code = _dumps(
+            fr.concept("loinc", fr.BP_PANEL, "Blood pressure panel with all children optional")
+        )
         gt = pa.table({"observation_id": first, "_kind": pa.array([kind] * g.num_rows),
                        "patient_id": pc.list_element(g["patient_id_list"], 0),
                        "encounter_id": g["encounter_id"]})  # fmt: skip
-        text = join(*self._head(gt, gt["_kind"], g["_eff"]),
-                    ',"identifier":[', pc.binary_join(g["_ident_list"], ","), '],"code":', code,
-                    ',"component":[', pc.binary_join(g["_component_list"], ","), "]}")
+        text = join(
+            *self._head(gt, gt["_kind"], g["_eff"]),
+            ',"identifier":[',
+            pc.binary_join(g["_ident_list"], ","),
+            '],"code":',
+            code,
+            ',"component":[',
+            pc.binary_join(g["_component_list"], ","),
+            "]}",
+        )
         return self._block("Observation", text, g["_patient"].to_numpy())
 
     def _reports(self, t: pa.Table, effective: pa.Array, panel: pa.Array, mask) -> Rendered:

@@ -47,9 +47,9 @@ class FhirBundleWriter:
         self.last_updated = instant(context.generated_at)
         self.folder = AtomicFolder(out_dir / "fhir")
         self.shared: list[dict] = []
-        self.head = orjson.dumps(
-            {"resourceType": "Bundle", "type": "transaction", "meta": {"lastUpdated": self.last_updated}}
-        )[:-1] + b',"entry":['
+        meta = {"lastUpdated": self.last_updated}
+        head = {"resourceType": "Bundle", "type": "transaction", "meta": meta}
+        self.head = orjson.dumps(head)[:-1] + b',"entry":['
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:

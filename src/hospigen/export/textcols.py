@@ -80,7 +80,8 @@ class Rendered:
         if text.type != pa.string():
             text = text.cast(pa.string())
         self.text = text
-        offsets = np.frombuffer(text.buffers()[1], np.int32)[text.offset : text.offset + len(text) + 1]
+        first = text.offset
+        offsets = np.frombuffer(text.buffers()[1], np.int32)[first : first + len(text) + 1]
         self.byte_starts = offsets[self.starts].astype(np.int64)
         data = text.buffers()[2]
         self.data = memoryview(data) if data is not None else memoryview(b"")
