@@ -13,13 +13,15 @@ MSH-10 control ids are ``HG`` + patient key + message number: deterministic and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.export.fhir_resources import BP_PANEL, derived_id
+from hospigen.export.fhir_resources import BP_PANEL, _display, derived_id
+from hospigen.export.labpanels import effective_panel
 from hospigen.export.options import bool_option
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import Columns, ShardView
@@ -30,6 +32,7 @@ SEX = {"F": "F", "M": "M"}  # table 0001; anything else → U
 SENDER = "HOSPIGEN"
 _ESCAPES = [("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"),
             ("\r", "\\X0D\\"), ("\n", "\\X0A\\")]  # fmt: skip
+_SPECIAL = re.compile(r"[\\|^&~\r\n]")
 MLLP_START, MLLP_END = b"\x0b", b"\x1c\r"
 
 
@@ -38,7 +41,7 @@ def esc(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    if any(ch in text for ch in "\\|^&~\r\n"):
+    if _SPECIAL.search(text):
         for raw, escaped in _ESCAPES:
             text = text.replace(raw, escaped)
     return text
@@ -60,6 +63,7 @@ class _Hl7Renderer:
 
     def __init__(self, view: ShardView) -> None:
         self.view = view
+        self._pid: dict[int, str] = {}
         p = view.patients
         p.add("_dob", pc.strftime(p.table["birth_date"], format="%Y%m%d"))
         p.add("_dod", pc.strftime(p.table["death_date"], format="%Y%m%d"))
@@ -68,6 +72,9 @@ class _Hl7Renderer:
                 if pa.types.is_timestamp(field.type):
                     cols.add("_h" + field.name, _hl7_time(cols.table[field.name]))
             _ = name
+        obs = view.child("observations")
+        if obs is not None:  # labs of one draw are reported under their order panel
+            obs.add("_panel", effective_panel(obs.table))
 
     def msh(self, structure: str, time: str, control: str, facility: str) -> str:
         event = structure.split("_")[1] if structure.startswith("ADT") else "R01"
@@ -77,6 +84,13 @@ class _Hl7Renderer:
                 f"{control}|P|2.5.1")  # fmt: skip
 
     def pid(self, i: int) -> str:
+        """The PID segment of patient ``i`` (rendered once per patient)."""
+        cached = self._pid.get(i)
+        if cached is None:
+            cached = self._pid[i] = self._render_pid(i)
+        return cached
+
+    def _render_pid(self, i: int) -> str:
         c = self.view.patients
         name = f"{esc(c['last_name'][i])}^{esc(c['first_name'][i])}^{esc(c['middle_name'][i])}"
         address = (f"{esc(c['address'][i])}^^{esc(c['city'][i])}^{esc(c['state'][i])}^"
@@ -122,7 +136,7 @@ class _Hl7Renderer:
         segs = head + segs
         groups: dict[str, list[int]] = {}
         for r in rows:
-            groups.setdefault(o["panel_code"][r] or o["observation_id"][r], []).append(r)
+            groups.setdefault(o["_panel"][r] or o["observation_id"][r], []).append(r)
         for n, (group, members) in enumerate(groups.items(), 1):
             segs.append(self._obr(o, n, group, members))
             segs += [self._obx(o, k, m) for k, m in enumerate(members, 1)]
@@ -131,8 +145,8 @@ class _Hl7Renderer:
     @staticmethod
     def _obr(o: Columns, n: int, group: str, members: list[int]) -> str:
         m0 = members[0]
-        if o["panel_code"][m0]:
-            code = f"{group}^^LN"
+        if o["_panel"][m0]:
+            code = f"{group}^{esc(_display('loinc', group))}^LN"
             ids = [o["observation_id"][m] for m in members]
             filler = ids[0] if group == BP_PANEL else derived_id("report", *ids)
         else:

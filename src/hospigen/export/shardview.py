@@ -9,7 +9,6 @@ Sorting by (patient, time, id) makes the output independent of the row order the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -54,21 +53,31 @@ def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy()
 
 
-@dataclass
-class Columns:
-    """One sorted table, its columns as Python lists on demand, with per-patient row ranges."""
+class Columns(dict):
+    """One sorted table, its columns as Python lists on demand, with per-patient row ranges.
 
-    table: pa.Table
-    lists: dict[str, list]
-    starts: np.ndarray  # row where patient i begins (len = patients + 1)
+    A dict subclass: ``cols["code"]`` is a C-level dict lookup once the column is converted
+    (``__missing__`` converts it on first use), which matters in per-row renderers.
+    """
+
+    def __init__(self, table: pa.Table, lists: dict[str, list], starts: np.ndarray) -> None:
+        super().__init__(lists)
+        self.table = table
+        self.starts = starts  # row where patient i begins (len = patients + 1)
+
+    @property
+    def lists(self) -> dict[str, list]:
+        """The columns converted so far (and derived ones)."""
+        return self
 
     def __len__(self) -> int:
         return self.table.num_rows
 
-    def __getitem__(self, name: str) -> list:
-        values = self.lists.get(name)
-        if values is None:  # converted on first use: most renderers need few columns as lists
-            values = self.lists[name] = self.table.column(name).to_pylist()
+    def __bool__(self) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> list:
+        values = self[name] = self.table.column(name).to_pylist()
         return values
 
     def rows(self, patient: int) -> range:
@@ -81,7 +90,7 @@ class Columns:
             values = values.to_pylist()
         elif isinstance(values, np.ndarray):
             values = values.tolist()
-        self.lists[name] = values
+        self[name] = values
 
     def window(self, lo: int, hi: int) -> Columns:
         """The rows of patients ``lo`` to ``hi - 1`` (a zero-copy slice)."""
