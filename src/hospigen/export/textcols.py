@@ -24,8 +24,10 @@ _JSON_UNSAFE = r'["\\\x00-\x1f]'
 
 
 def flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous array (chunks combined)."""
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """One contiguous array (chunks combined; a single chunk is returned without a copy)."""
+    if isinstance(column, pa.ChunkedArray):
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
 
 
 def join(*parts: Text) -> pa.Array:
