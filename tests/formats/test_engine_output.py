@@ -7,19 +7,27 @@ default, 1,000 in the slow-marked run (issue 4's "done when").
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow.csv as pacsv
 import pytest
 
 from hospigen.cli.app import main
+from hospigen.export import fhir_resources as fr
+from hospigen.export.fhir_columns import render_blocks
 from hospigen.export.hl7v2 import split_messages
+from hospigen.export.shardview import ShardView
+from hospigen.generate import build_shard, make_plan
 from hospigen.validate import fhir, hl7, zwr
 from hospigen.validate.findings import Report
 from hospigen.validate.run import consistency
+from hospigen.world import World
+from tests.formats.tables_fixture import clinical_tables, fixture_world
 
 MODULES = ["cardiometabolic_intensive", "ckd_dialysis_planning", "copd_home_oxygen",
            "mental_health_integrated_care", "oncology_survivorship",
@@ -119,6 +127,7 @@ def check_agreement(folder: Path) -> None:
         )
     bulk = orjson.loads((folder / "bulk" / "manifest.json").read_bytes())["output"]
     assert dict(kinds) == {o["type"]: o["count"] for o in bulk if o["type"] in kinds}
+    assert all(o["count"] > 0 for o in bulk)  # no empty file for a type nobody has
     # HL7: every encounter has an ADT (A01/A04, + A03 when discharged); every row an OBX
     pid3, pv1, obx = _hl7_ids(folder)
     assert pid3 <= set(patients) and set(pv1) == set(encounters)
@@ -146,6 +155,31 @@ def test_formats_agree_on_engine_output(run200):
 def test_engine_output_covers_every_module(run200):
     modules = set(_csv(run200, "conditions", "module"))
     assert set(MODULES) <= modules
+
+
+def _same_resources(tables: dict, local_refs: bool) -> int:
+    """Column-rendered resources equal the dict builders' for every patient; returns count."""
+    view = ShardView(tables)
+    blocks = render_blocks(view, "2025-01-02T00:00:00Z", local_refs=local_refs)
+    reference = fr.render_patients(tables, "2025-01-02T00:00:00Z", local_refs=local_refs)
+    seen = 0
+    for i, (_, _, expected) in enumerate(reference):
+        got = [orjson.loads(row) for block in blocks for row in block.rows(i)]
+        by_id = {(r["resourceType"], r["id"]): r for r in got}
+        assert len(by_id) == len(got) == len(expected)
+        for res in expected:
+            assert by_id[(res["resourceType"], res["id"])] == res
+        seen += len(got)
+    return seen
+
+
+@pytest.mark.parametrize("local_refs", [False, True])
+def test_column_renderer_matches_the_dict_builders(local_refs):
+    world = World(42, dt.date(2025, 1, 1))
+    engine = build_shard(world, np.arange(25), make_plan("general", MODULES))
+    assert _same_resources(engine, local_refs) > 1000
+    fixture = clinical_tables(fixture_world(), range(6))  # claims and allergies too
+    assert _same_resources(fixture, local_refs) > 400
 
 
 @pytest.mark.slow

@@ -59,6 +59,7 @@ class BulkNdjsonWriter:
 
     def _write_window(self, patients: int, blocks: list) -> None:
         # patient by patient, so a file's line order never depends on shard boundaries
+        blocks = [b for b in blocks if len(b.text)]  # no file for a type without resources
         parts: dict[str, list] = {}
         for block in blocks:
             parts.setdefault(block.kind, [])
