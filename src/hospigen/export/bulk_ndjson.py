@@ -16,7 +16,8 @@ from typing import BinaryIO
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_resources import instant, render_patients, shared_resources
+from hospigen.export.fhir_columns import ndjson_lines, shard_windows
+from hospigen.export.fhir_resources import instant, shared_resources
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import str_option
 from hospigen.export.registry import ExportContext, register
@@ -36,22 +37,39 @@ class BulkNdjsonWriter:
         self._files: dict[str, BinaryIO] = {}
         self.counts: dict[str, int] = {}
 
+    def _handle(self, kind: str) -> BinaryIO:
+        handle = self._files.get(kind)
+        if handle is None:
+            handle = self._files[kind] = open(self.folder.path / f"{kind}.ndjson", "wb")  # noqa: SIM115
+            self.counts[kind] = 0
+        return handle
+
     def _emit(self, resources: list[dict] | object) -> None:
         for res in resources:
             kind = res["resourceType"]
-            handle = self._files.get(kind)
-            if handle is None:
-                handle = self._files[kind] = open(self.folder.path / f"{kind}.ndjson", "wb")  # noqa: SIM115
-                self.counts[kind] = 0
-            handle.write(orjson.dumps(res) + b"\n")
+            self._handle(kind).write(orjson.dumps(res) + b"\n")
             self.counts[kind] += 1
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
-            for _, _, resources in render_patients(tables, self.last_updated, local_refs=False):
-                self._emit(resources)
+            for view, blocks in shard_windows(tables, self.last_updated, local_refs=False):
+                self._write_window(view.count, [ndjson_lines(b) for b in blocks])
         if any(name in tables for name in SHARED_TABLES):
             self._emit(shared_resources(tables, self.last_updated))
+
+    def _write_window(self, patients: int, blocks: list) -> None:
+        # patient by patient, so a file's line order never depends on shard boundaries
+        blocks = [b for b in blocks if len(b.text)]  # no file for a type without resources
+        parts: dict[str, list] = {}
+        for block in blocks:
+            parts.setdefault(block.kind, [])
+            self._handle(block.kind)
+            self.counts[block.kind] += len(block.text)
+        for i in range(patients):
+            for block in blocks:
+                parts[block.kind].append(block.patient_bytes(i))
+        for kind, chunks in parts.items():
+            self._files[kind].write(b"".join(chunks))
 
     def _url(self, kind: str) -> str:
         name = f"{kind}.ndjson"

@@ -17,7 +17,8 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_resources import instant, render_patients, shared_resources
+from hospigen.export.fhir_columns import bundle_entries, shard_windows
+from hospigen.export.fhir_resources import instant, shared_resources
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import int_option
 from hospigen.export.registry import ExportContext, register
@@ -46,21 +47,30 @@ class FhirBundleWriter:
         self.last_updated = instant(context.generated_at)
         self.folder = AtomicFolder(out_dir / "fhir")
         self.shared: list[dict] = []
+        meta = {"lastUpdated": self.last_updated}
+        head = {"resourceType": "Bundle", "type": "transaction", "meta": meta}
+        self.head = orjson.dumps(head)[:-1] + b',"entry":['
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
             local = self.cap <= 0
-            for _, pid, resources in render_patients(tables, self.last_updated, local_refs=local):
-                self._write_patient(pid, resources)
+            for view, blocks in shard_windows(tables, self.last_updated, local_refs=local):
+                entries = [bundle_entries(b) for b in blocks]
+                for i, pid in enumerate(view.patients["patient_id"]):
+                    self._write_patient(pid, i, entries)
         if any(name in tables for name in SHARED_TABLES):
             self.shared.extend(shared_resources(tables, self.last_updated))
 
-    def _write_patient(self, pid: str, resources: list[dict]) -> None:
-        step = self.cap if self.cap > 0 else len(resources)
-        for part, start in enumerate(range(0, len(resources), step), 1):
+    def _write_patient(self, pid: str, i: int, entries: list) -> None:
+        if self.cap <= 0:  # the whole patient is one contiguous run of comma-ended entries
+            body = b"".join([block.patient_bytes(i) for block in entries])[:-1]
+            (self.folder.path / f"{pid}.json").write_bytes(self.head + body + b"]}")
+            return
+        rows = [row for block in entries for row in block.rows(i)]
+        for part, start in enumerate(range(0, len(rows), self.cap), 1):
             name = f"{pid}.json" if part == 1 else f"{pid}.{part}.json"
-            chunk = resources[start : start + step]
-            (self.folder.path / name).write_bytes(bundle(chunk, "transaction", self.last_updated))
+            body = "".join(rows[start : start + self.cap])[:-1].encode()
+            (self.folder.path / name).write_bytes(self.head + body + b"]}")
 
     def close(self) -> list[Path]:
         (self.folder.path / "shared.json").write_bytes(

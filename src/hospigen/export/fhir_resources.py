@@ -19,6 +19,7 @@ from functools import cache
 import pyarrow as pa
 
 from hospigen.errors import UnknownCodeError
+from hospigen.export.labpanels import effective_panel
 from hospigen.export.shardview import Columns, ShardView, iso_date, iso_seconds
 from hospigen.terminology.lookup import default_terminology
 from hospigen.terminology.systems import CPT_URI, SYSTEM_URIS
@@ -138,27 +139,41 @@ def shared_ref(kind: str, ident: str | None) -> dict | None:
 class ResourceBuilder:
     """Builds the FHIR resources of one patient at a time from a :class:`ShardView`."""
 
-    def __init__(self, view: ShardView, last_updated: str, *, local_refs: bool) -> None:
+    def __init__(
+        self, view: ShardView, last_updated: str, *, local_refs: bool, times: bool = True
+    ) -> None:
         self.view = view
         self.meta_time = last_updated
         self.ref: Callable[[str, str], dict] = _ref_local if local_refs else _ref_relative
-        self._times(view)
-        enc = view.child("encounters")
-        self._encounter_provider: dict[str, str] = (
-            dict(zip(enc["encounter_id"], enc["provider_id"], strict=True)) if enc else {}
-        )
+        self._providers: dict[str, str] | None = None
+        if times:  # the column renderer asks only for the tables it renders through dicts
+            self.add_patient_times()
+            for cols in view.children.values():
+                self.add_times(cols)
 
-    def _times(self, view: ShardView) -> None:
-        p = view.patients
+    @property
+    def _encounter_provider(self) -> dict[str, str]:
+        if self._providers is None:
+            enc = self.view.child("encounters")
+            self._providers = (
+                dict(zip(enc["encounter_id"], enc["provider_id"], strict=True)) if enc else {}
+            )
+        return self._providers
+
+    def add_patient_times(self) -> None:
+        """Attach ``_birth`` / ``_death`` ISO dates to the patients."""
+        p = self.view.patients
         p.add("_birth", iso_date(p.table["birth_date"]))
         p.add("_death", iso_date(p.table["death_date"]))
-        for name, cols in view.children.items():
-            for field in cols.table.schema:
-                if pa.types.is_timestamp(field.type):
-                    cols.add("_" + field.name, iso_seconds(cols.table[field.name]))
-                elif pa.types.is_date(field.type):
-                    cols.add("_" + field.name, iso_date(cols.table[field.name]))
-            _ = name
+
+    @staticmethod
+    def add_times(cols: Columns) -> None:
+        """Attach ``_<column>`` ISO strings for every time column of ``cols``."""
+        for field in cols.table.schema:
+            if pa.types.is_timestamp(field.type):
+                cols.add("_" + field.name, iso_seconds(cols.table[field.name]))
+            elif pa.types.is_date(field.type):
+                cols.add("_" + field.name, iso_date(cols.table[field.name]))
 
     def meta(self, profile: str | None) -> dict:
         """``meta`` with lastUpdated = the run's generation time and an optional profile."""
@@ -198,7 +213,7 @@ class ResourceBuilder:
     # --- Patient -------------------------------------------------------------------------
     def patient(self, i: int) -> dict:
         """US Core Patient with race/ethnicity/birth-sex, MRN, SSN, address and telecom."""
-        c = self.view.patients.lists
+        c = self.view.patients
         pid = c["patient_id"][i]
         race, race_text = c["race_code"][i], c["race_display"][i]
         race_slot = "ombCategory" if race in OMB_RACE else "detailed"
@@ -332,8 +347,10 @@ class ResourceBuilder:
         """Observations of one patient; BP components merge into one panel, labs get reports."""
         out: list[dict] = []
         panels: dict[tuple, list[int]] = {}
+        if "_panel" not in c.lists:
+            c.add("_panel", effective_panel(c.table))
         for r in rows:
-            panel = c["panel_code"][r]
+            panel = c["_panel"][r]
             if panel:
                 key = (c["encounter_id"][r], c["_effective"][r], panel)
                 panels.setdefault(key, []).append(r)

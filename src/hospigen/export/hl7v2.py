@@ -13,23 +13,28 @@ MSH-10 control ids are ``HG`` + patient key + message number: deterministic and 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.export.fhir_resources import BP_PANEL, derived_id
+from hospigen.export.fhir_resources import BP_PANEL, _display, derived_id
+from hospigen.export.labpanels import effective_panel
 from hospigen.export.options import bool_option
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import Columns, ShardView
+from hospigen.export.shardview import ShardView, seconds_text
 from hospigen.export.tabular import atomic_path
+from hospigen.export.textcols import Rendered, flat, join, key, per_distinct, when
 
 PATIENT_CLASS = {"inpatient": "I", "emergency": "E", "snf": "I", "hospice": "I"}  # table 0004
 SEX = {"F": "F", "M": "M"}  # table 0001; anything else → U
 SENDER = "HOSPIGEN"
 _ESCAPES = [("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"),
             ("\r", "\\X0D\\"), ("\n", "\\X0A\\")]  # fmt: skip
+_SPECIAL = re.compile(r"[\\|^&~\r\n]")
 MLLP_START, MLLP_END = b"\x0b", b"\x1c\r"
 
 
@@ -38,7 +43,7 @@ def esc(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    if any(ch in text for ch in "\\|^&~\r\n"):
+    if _SPECIAL.search(text):
         for raw, escaped in _ESCAPES:
             text = text.replace(raw, escaped)
     return text
@@ -50,34 +55,46 @@ def number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _hl7_time(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    secs = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
-    return pc.binary_join_element_wise(pc.strftime(secs, format="%Y%m%d%H%M%S"), "+0000", "")
+def _hl7_time(column: pa.ChunkedArray) -> pa.Array:
+    return seconds_text(column, "%Y%m%d", "", "", "+0000")
+
+
+def hl7_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """:func:`esc` of every value (nulls → empty), once per distinct value when needed."""
+    column = flat(column)
+    if not pc.any(pc.match_substring_regex(column, _SPECIAL.pattern)).as_py():
+        return flat(pc.fill_null(column, ""))
+    return flat(pc.fill_null(per_distinct(column, esc), ""))
+
+
+def _ordinal(group_starts: np.ndarray, n: int) -> np.ndarray:
+    """1-based position of each of ``n`` rows inside its group (groups are contiguous)."""
+    first = np.repeat(group_starts[:-1], np.diff(group_starts))
+    return np.arange(n) - first + 1
+
+
+def _starts(owner: np.ndarray, groups: int) -> np.ndarray:
+    return np.searchsorted(owner, np.arange(groups + 1), side="left")
 
 
 class _Hl7Renderer:
-    """Renders the messages of one shard, patient by patient."""
+    """Renders the ADT and ORU messages of one shard a table at a time."""
 
-    def __init__(self, view: ShardView) -> None:
+    def __init__(self, view: ShardView, mllp: bool) -> None:
         self.view = view
+        self.mllp = mllp
         p = view.patients
-        p.add("_dob", pc.strftime(p.table["birth_date"], format="%Y%m%d"))
-        p.add("_dod", pc.strftime(p.table["death_date"], format="%Y%m%d"))
-        for name, cols in view.children.items():
-            for field in cols.table.schema:
-                if pa.types.is_timestamp(field.type):
-                    cols.add("_h" + field.name, _hl7_time(cols.table[field.name]))
-            _ = name
+        keys = p.table["patient_key"].to_numpy()
+        self.key_text = pc.utf8_lpad(pa.array(keys).cast(pa.string()), 9, "0")
+        self.pids = pa.array([self._pid(i) for i in range(view.count)], pa.string())
+        self.adt_count = np.zeros(view.count, np.int64)
 
-    def msh(self, structure: str, time: str, control: str, facility: str) -> str:
-        event = structure.split("_")[1] if structure.startswith("ADT") else "R01"
-        kind = structure.split("_")[0]
-        msg_type = f"{kind}^{event}^{'ADT_A01' if event == 'A04' else structure}"
-        return (f"MSH|^~\\&|{SENDER}|^{esc(facility)}^GUID|RECEIVER|RECEIVER|{time}||{msg_type}|"
-                f"{control}|P|2.5.1")  # fmt: skip
-
-    def pid(self, i: int) -> str:
-        c = self.view.patients.lists
+    def _pid(self, i: int) -> str:
+        p = self.view.patients
+        if "_dob" not in p:
+            p.add("_dob", pc.strftime(p.table["birth_date"], format="%Y%m%d"))
+            p.add("_dod", pc.strftime(p.table["death_date"], format="%Y%m%d"))
+        c = p
         name = f"{esc(c['last_name'][i])}^{esc(c['first_name'][i])}^{esc(c['middle_name'][i])}"
         address = (f"{esc(c['address'][i])}^^{esc(c['city'][i])}^{esc(c['state'][i])}^"
                    f"{esc(c['zip'][i])}^USA")  # fmt: skip
@@ -89,102 +106,178 @@ class _Hl7Renderer:
                   "", esc(c["marital_status"][i]), "", "", esc(c["ssn"][i]), "", "", ethnic,
                   "", "", "", "", "", "", c["_dod"][i] or "",
                   "Y" if c["_dod"][i] else ""]  # fmt: skip
-        return "|".join(fields).rstrip("|")
+        return "|".join(fields).rstrip("|") + "\r"
 
-    def pv1(self, e: Columns, r: int, discharged: bool) -> str:
-        cls = PATIENT_CLASS.get(e["encounter_class"][r], "O")
-        fields = ["PV1", "1", cls, f"^^^&{esc(e['facility_id'][r])}&GUID", "", "", "",
-                  f"{esc(e['provider_id'][r])}", "", "", "", "", "", "", "", "", "", "", "",
-                  f"{e['encounter_id'][r]}"] + [""] * 24 + [e["_hstart"][r],
-                  e["_hstop"][r] if discharged else ""]  # fmt: skip
-        return "|".join(fields).rstrip("|")
+    def _control(self, patient: np.ndarray, n: np.ndarray) -> pa.Array:
+        number = pc.utf8_lpad(pa.array(n).cast(pa.string()), 5, "0")
+        return join("HG", self.key_text.take(pa.array(patient)), number)
 
-    def adt(self, i: int, r: int, event: str, control: str) -> str:
-        e = self.view.children["encounters"]
-        time = e["_hstop"][r] if event == "A03" else e["_hstart"][r]
-        segs = [self.msh(f"ADT_{event}", time, control, e["facility_id"][r]),
-                f"EVN|{event}|{time}", self.pid(i), self.pv1(e, r, event == "A03")]  # fmt: skip
-        if e["reason_code"][r]:
-            segs.append(f"DG1|1||{esc(e['reason_code'][r])}^{esc(e['reason_description'][r])}"
-                        f"^I10||{e['_hstart'][r]}|A")  # fmt: skip
-        return "\r".join(segs) + "\r"
-
-    def oru(self, i: int, rows: list[int], control: str, enc_row: int | None) -> str:
-        o = self.view.children["observations"]
-        first = rows[0]
-        facility = ""
-        segs = []
-        if enc_row is not None:
-            e = self.view.children["encounters"]
-            facility = e["facility_id"][enc_row]
-            segs.append(self.pv1(e, enc_row, True))
-        head = [self.msh("ORU_R01", o["_heffective"][first], control, facility), self.pid(i)]
-        segs = head + segs
-        groups: dict[str, list[int]] = {}
-        for r in rows:
-            groups.setdefault(o["panel_code"][r] or o["observation_id"][r], []).append(r)
-        for n, (group, members) in enumerate(groups.items(), 1):
-            segs.append(self._obr(o, n, group, members))
-            segs += [self._obx(o, k, m) for k, m in enumerate(members, 1)]
-        return "\r".join(segs) + "\r"
+    def _msh(self, facility, time, msg_type, control) -> pa.Array:
+        return join("\x0b" if self.mllp else "", f"MSH|^~\\&|{SENDER}|^", facility,
+                    "^GUID|RECEIVER|RECEIVER|", time, "||", msg_type, "|", control,
+                    "|P|2.5.1\r")  # fmt: skip
 
     @staticmethod
-    def _obr(o: Columns, n: int, group: str, members: list[int]) -> str:
-        m0 = members[0]
-        if o["panel_code"][m0]:
-            code = f"{group}^^LN"
-            ids = [o["observation_id"][m] for m in members]
-            filler = ids[0] if group == BP_PANEL else derived_id("report", *ids)
-        else:
-            code, filler = f"{o['code'][m0]}^{esc(o['description'][m0])}^LN", group
-        when = o["_heffective"][m0]
-        section = "LAB" if o["category"][m0] == "laboratory" else ""  # table 0074
-        fields = ["OBR", str(n), "", filler, code, "", "", when] + [""] * 14 + [
-            when, "", section, "F"]  # fmt: skip
-        return "|".join(fields)
+    def _pv1(e: pa.Table, start: pa.Array, stop: pa.Array | None) -> pa.Array:
+        cls = per_distinct(e["encounter_class"], lambda k: PATIENT_CLASS.get(k, "O"))
+        tail = [start, "\r"] if stop is None else [start, "|", stop, "\r"]
+        return join("PV1|1|", cls, "|^^^&", hl7_text(e["facility_id"]), "&GUID||||",
+                    hl7_text(e["provider_id"]), "|" * 12, e["encounter_id"], "|" * 25,
+                    *tail)  # fmt: skip
 
-    @staticmethod
-    def _obx(o: Columns, k: int, m: int) -> str:
-        value, text = o["value"][m], o["value_text"][m]
-        kind, shown = ("NM", number(value)) if value is not None else ("ST", esc(text))
-        unit = f"{esc(o['unit'][m])}^^UCUM" if o["unit"][m] else ""
-        low, high = o["ref_low"][m], o["ref_high"][m]
-        ref = ""
-        if low is not None and high is not None:
-            ref = f"{number(low)}-{number(high)}"
-        elif low is not None:
-            ref = f">{number(low)}"
-        elif high is not None:
-            ref = f"<{number(high)}"
-        code = f"{o['code'][m]}^{esc(o['description'][m])}^LN"
-        fields = ["OBX", str(k), kind, code, "", shown, unit, ref, esc(o["interpretation"][m]),
-                  "", "", "F", "", "", o["_heffective"][m]]  # fmt: skip
-        return "|".join(fields)
-
-    def patient_messages(self, i: int, key: int) -> tuple[list[str], list[str]]:
-        """(ADT messages, ORU messages) of the ``i``-th patient, in time order."""
-        adt, oru, n = [], [], 0
+    def adt(self) -> Rendered | None:
+        """ADT^A01/A04 per encounter (+ A03 at discharge), patient by patient."""
         enc = self.view.child("encounters")
-        enc_rows: dict[str, int] = {}
-        if enc is not None:
-            for r in enc.rows(i):
-                enc_rows[enc["encounter_id"][r]] = r
-                cls = enc["encounter_class"][r]
-                events = ["A01", "A03"] if cls == "inpatient" else ["A04"]
-                if cls == "emergency":
-                    events.append("A03")
-                for event in events:
-                    n += 1
-                    adt.append(self.adt(i, r, event, f"HG{key:09d}{n:05d}"))
+        if enc is None:
+            return None
+        t = enc.table
+        patient = np.repeat(np.arange(self.view.count), np.diff(enc.starts))
+        cls = flat(t["encounter_class"])
+        inpatient = pc.equal(cls, "inpatient").to_numpy(zero_copy_only=False)
+        emergency = pc.equal(cls, "emergency").to_numpy(zero_copy_only=False)
+        events = 1 + (inpatient | emergency)
+        row = np.repeat(np.arange(t.num_rows), events)
+        second = np.zeros(len(row), bool)
+        second[np.cumsum(events)[events == 2] - 1] = True  # the A03 of a two-event stay
+        event = np.where(second, "A03", np.where(inpatient[row], "A01", "A04"))
+        event = pa.array(event.astype(object), pa.string())
+        e = t.take(pa.array(row))
+        start, stop = _hl7_time(e["start"]), _hl7_time(e["stop"])
+        discharge = pa.array(second)
+        time = pc.if_else(discharge, stop, start)
+        owner = patient[row]
+        n = _ordinal(_starts(owner, self.view.count), len(row))
+        self.adt_count = np.diff(_starts(owner, self.view.count))
+        msg_type = join("ADT^", event, "^", pc.if_else(discharge, "ADT_A03", "ADT_A01"))
+        has_reason = pc.fill_null(pc.not_equal(e["reason_code"], ""), False)
+        pv1 = pc.if_else(discharge, self._pv1(e, start, stop), self._pv1(e, start, None))
+        text = join(
+            self._msh(hl7_text(e["facility_id"]), time, msg_type, self._control(owner, n)),
+            "EVN|", event, "|", time, "\r", self.pids.take(pa.array(owner)), pv1,
+            when(has_reason, "DG1|1||", hl7_text(e["reason_code"]), "^",
+                 hl7_text(e["reason_description"]), "^I10||", start, "|A\r"),
+            MLLP_END.decode() if self.mllp else "",
+        )  # fmt: skip
+        return Rendered("adt", text, _starts(owner, self.view.count))
+
+    def oru(self) -> Rendered | None:
+        """ORU^R01 per result set: OBR per panel (or stand-alone result), OBX per result."""
         obs = self.view.child("observations")
-        if obs is not None:
-            sets: dict[tuple[str, str], list[int]] = {}
-            for r in obs.rows(i):
-                sets.setdefault((obs["encounter_id"][r], obs["_heffective"][r]), []).append(r)
-            for (enc_id, _), rows in sets.items():
-                n += 1
-                oru.append(self.oru(i, rows, f"HG{key:09d}{n:05d}", enc_rows.get(enc_id)))
-        return adt, oru
+        if obs is None:
+            return None
+        t = obs.table
+        patient = np.repeat(np.arange(self.view.count), np.diff(obs.starts))
+        when_ = _hl7_time(t["effective"])
+        panel = effective_panel(t)
+        set_key = key(pa.array(patient).cast(pa.string()), t["encounter_id"], when_)
+        set_of = pc.dictionary_encode(set_key).indices.to_numpy()  # first-seen order
+        group_key = key(set_key, pc.coalesce(panel, t["observation_id"]))
+        group_of = pc.dictionary_encode(group_key).indices.to_numpy()
+        # rows in message order: set, then group (first seen), then row
+        order = np.lexsort((np.arange(t.num_rows), group_of, set_of))
+        sets, groups = set_of[order], group_of[order]
+        o = t.take(pa.array(order))
+        eff, pnl, owner = when_.take(pa.array(order)), panel.take(pa.array(order)), patient[order]
+        set_starts = np.flatnonzero(np.r_[True, sets[1:] != sets[:-1], True])
+        group_starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
+        k = _ordinal(group_starts, len(order))
+        obx = self._obx(o, eff, k)
+        # one OBR per group, one header per set
+        g_first = group_starts[:-1]
+        g_set = np.searchsorted(set_starts, g_first, side="right") - 1
+        n_in_set = _ordinal(np.searchsorted(g_set, np.arange(len(set_starts))), len(g_first))
+        obr = self._obr(o, eff, pnl, g_first, group_starts, n_in_set)
+        s_first = set_starts[:-1]
+        header = self._oru_header(o, eff, owner, s_first)
+        # interleave: header of a set, then for each group its OBR and OBXs
+        texts = pa.chunked_array([header, obr, obx]).combine_chunks()
+        rank_set = np.concatenate([np.arange(len(s_first)), g_set, sets_index(set_starts)])
+        kind = np.concatenate([np.zeros(len(s_first)), np.ones(len(g_first)),
+                               np.ones(len(order))])  # fmt: skip
+        grp = np.concatenate(
+            [
+                np.zeros(len(s_first)),
+                np.arange(len(g_first)),
+                np.repeat(np.arange(len(g_first)), np.diff(group_starts)),
+            ]
+        )
+        sub = np.concatenate([np.zeros(len(s_first)), np.zeros(len(g_first)), k])
+        seq = np.lexsort((sub, grp, kind, rank_set))
+        if self.mllp:  # close each message after its last segment
+            last = np.r_[set_starts[1:] - 1]
+            ends = np.zeros(len(texts), bool)
+            ends[len(s_first) + len(g_first) + last] = True
+            texts = pc.if_else(pa.array(ends), join(texts, MLLP_END.decode()), texts)
+        texts = flat(texts).take(pa.array(seq))
+        seg_owner = np.concatenate([owner[s_first], owner[g_first], owner])[seq]
+        return Rendered("oru", texts, _starts(seg_owner, self.view.count))
+
+    def _oru_header(self, o: pa.Table, eff: pa.Array, owner: np.ndarray, first: np.ndarray):
+        enc = self.view.child("encounters")
+        o1, owner1 = o.take(pa.array(first)), owner[first]
+        n = _ordinal(_starts(owner1, self.view.count), len(first)) + self.adt_count[owner1]
+        control = self._control(owner1, n)
+        if enc is not None:
+            at = pc.index_in(o1["encounter_id"], value_set=flat(enc.table["encounter_id"]))
+            e = enc.table.take(pc.fill_null(at, 0))
+            found = pc.is_valid(at)
+            facility = pc.if_else(found, hl7_text(e["facility_id"]), "")
+            pv1 = when(found, self._pv1(e, _hl7_time(e["start"]), _hl7_time(e["stop"])))
+        else:
+            facility = pv1 = pa.array([""] * len(first))
+        return join(self._msh(facility, eff.take(pa.array(first)), "ORU^R01^ORU_R01", control),
+                    self.pids.take(pa.array(owner1)), pv1)  # fmt: skip
+
+    @staticmethod
+    def _obr(o, eff, panel, first, group_starts, n) -> pa.Array:
+        ids = pa.ListArray.from_arrays(pa.array(group_starts, pa.int32()),
+                                       flat(o["observation_id"]))  # fmt: skip
+        p1 = panel.take(pa.array(first))
+        o1 = o.take(pa.array(first))
+        has_panel = pc.is_valid(p1)
+        # the FHIR DiagnosticReport id, needed only for the groups of a lab panel
+        needs = pc.fill_null(pc.not_equal(p1, BP_PANEL), False)
+        joined = pc.binary_join(ids, "|").to_pylist()
+        reports = [derived_id("report", *x.split("|")) if ok else None
+                   for x, ok in zip(joined, needs.to_pylist(), strict=True)]  # fmt: skip
+        filler = pc.if_else(has_panel, pc.if_else(pc.equal(p1, BP_PANEL), o1["observation_id"],
+                                                  pa.array(reports, pa.string())),
+                            o1["observation_id"])  # fmt: skip
+        panel_code = per_distinct(p1, lambda c: f"{c}^{esc(_display('loinc', c))}^LN")
+        code = pc.if_else(has_panel, panel_code, _code(o1))
+        section = pc.if_else(pc.equal(o1["category"], "laboratory"), "LAB", "")
+        at = eff.take(pa.array(first))
+        return join("OBR|", pa.array(n).cast(pa.string()), "||", filler, "|", code, "|||", at,
+                    "|" * 15, at, "||", section, "|F\r")  # fmt: skip
+
+    @staticmethod
+    def _obx(o: pa.Table, eff: pa.Array, k: np.ndarray) -> pa.Array:
+        has_value = pc.is_valid(o["value"])
+        kind = pc.if_else(has_value, "NM", "ST")
+        shown = pc.if_else(has_value, _numbers(o["value"]), hl7_text(o["value_text"]))
+        has_unit = pc.fill_null(pc.not_equal(o["unit"], ""), False)
+        unit = when(has_unit, hl7_text(o["unit"]), "^^UCUM")
+        low, high = _numbers(o["ref_low"]), _numbers(o["ref_high"])
+        low_ok, high_ok = pc.is_valid(low), pc.is_valid(high)
+        ref = pc.if_else(pc.and_(low_ok, high_ok), join(low, "-", high),
+                         pc.if_else(low_ok, join(">", low),
+                                    pc.if_else(high_ok, join("<", high), "")))  # fmt: skip
+        return join("OBX|", pa.array(k).cast(pa.string()), "|", kind, "|", _code(o), "||",
+                    shown, "|", unit, "|", flat(pc.fill_null(ref, "")), "|",
+                    hl7_text(o["interpretation"]), "|||F|||", eff, "\r")  # fmt: skip
+
+
+def sets_index(set_starts: np.ndarray) -> np.ndarray:
+    """The set index of every row, from the rows where each set starts."""
+    return np.repeat(np.arange(len(set_starts) - 1), np.diff(set_starts))
+
+
+def _code(o: pa.Table) -> pa.Array:
+    return join(o["code"], "^", hl7_text(o["description"]), "^LN")
+
+
+def _numbers(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return per_distinct(column, number)
 
 
 class Hl7Writer:
@@ -198,22 +291,14 @@ class Hl7Writer:
         self.paths = [self.folder / f"adt.{ext}", self.folder / f"oru.{ext}"]
         self._files: list[BinaryIO] = [open(atomic_path(p), "wb") for p in self.paths]  # noqa: SIM115
 
-    def _put(self, handle: BinaryIO, message: str) -> None:
-        data = message.encode("utf-8")
-        handle.write(MLLP_START + data + MLLP_END if self.mllp else data)
-
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        view = ShardView(tables)
-        renderer = _Hl7Renderer(view)
-        keys = view.patients["patient_key"]
-        for i in range(view.count):
-            adt, oru = renderer.patient_messages(i, keys[i])
-            for message in adt:
-                self._put(self._files[0], message)
-            for message in oru:
-                self._put(self._files[1], message)
+        for view in ShardView(tables).windows(5000):
+            renderer = _Hl7Renderer(view, self.mllp)
+            for handle, block in zip(self._files, (renderer.adt(), renderer.oru()), strict=True):
+                if block is not None:
+                    handle.write(block.all_bytes())
 
     def close(self) -> list[Path]:
         for handle, path in zip(self._files, self.paths, strict=True):

@@ -14,7 +14,8 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_resources import instant, render_patients
+from hospigen.export.fhir_columns import ndjson_lines, shard_windows
+from hospigen.export.fhir_resources import instant
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.registry import ExportContext, register
 
@@ -39,8 +40,11 @@ class PatientNdjsonWriter:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return  # shared resources are not per patient
-        for key, _, resources in render_patients(tables, self.last_updated, local_refs=False):
-            (self.folder.path / patient_file_name(key)).write_bytes(ndjson(resources))
+        for view, blocks in shard_windows(tables, self.last_updated, local_refs=False):
+            lines = [ndjson_lines(b) for b in blocks]
+            for i, key in enumerate(view.patients["patient_key"]):
+                data = b"".join([block.patient_bytes(i) for block in lines])
+                (self.folder.path / patient_file_name(key)).write_bytes(data)
 
     def close(self) -> list[Path]:
         self.folder.publish()

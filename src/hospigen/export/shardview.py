@@ -9,7 +9,7 @@ Sorting by (patient, time, id) makes the output independent of the row order the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -31,10 +31,41 @@ CHILD_ORDER: dict[str, tuple[str, str]] = {
 SHARED_TABLES = ("facilities", "providers", "payers")
 
 
-def iso_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+@cache
+def _times_of_day(separator: str) -> pa.Array:
+    """``HH:MM:SS`` (or another separator) for every second of a day, indexed by second."""
+    sod = np.arange(86400)
+    hh, mm, ss = (pc.utf8_lpad(pa.array(x).cast(pa.string()), 2, "0")
+                  for x in (sod // 3600, sod // 60 % 60, sod % 60))  # fmt: skip
+    return pc.binary_join_element_wise(hh, mm, ss, separator)
+
+
+def seconds_text(
+    column: pa.ChunkedArray | pa.Array, date_format: str, between: str, clock: str, suffix: str
+) -> pa.Array:
+    """UTC timestamps as text: ``strftime(date_format)`` + between + HH?MM?SS + suffix.
+
+    Built from two lookups instead of ``strftime`` per row (several times faster): the date
+    part is formatted once per distinct day, the time part taken from a table of the 86,400
+    seconds of a day (``clock`` separates hours, minutes and seconds). Nulls stay null.
+    """
+    secs = column.cast(pa.timestamp("s", tz="UTC"), safe=False).cast(pa.int64())
+    if isinstance(secs, pa.ChunkedArray):
+        secs = secs.combine_chunks()
+    day, sod = np.divmod(pc.fill_null(secs, 0).to_numpy(), 86400)
+    days, at = np.unique(day, return_inverse=True)
+    dates = pc.strftime(pa.array(days.astype("datetime64[D]")), format=date_format)
+    text = pc.binary_join_element_wise(
+        dates.take(pa.array(at)), between, _times_of_day(clock).take(pa.array(sod)), suffix, ""
+    )
+    if secs.null_count:
+        text = pc.if_else(secs.is_valid(), text, pa.scalar(None, pa.string()))
+    return text
+
+
+def iso_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings (sub-second part dropped)."""
-    secs = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
-    return pc.strftime(secs, format="%Y-%m-%dT%H:%M:%SZ")
+    return seconds_text(column, "%Y-%m-%d", "T", ":", "Z")
 
 
 def iso_date(column: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
@@ -54,19 +85,32 @@ def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy()
 
 
-@dataclass
-class Columns:
-    """One sorted table as Python lists, with per-patient row ranges."""
+class Columns(dict):
+    """One sorted table, its columns as Python lists on demand, with per-patient row ranges.
 
-    table: pa.Table
-    lists: dict[str, list]
-    starts: np.ndarray  # row where patient i begins (len = patients + 1)
+    A dict subclass: ``cols["code"]`` is a C-level dict lookup once the column is converted
+    (``__missing__`` converts it on first use), which matters in per-row renderers.
+    """
+
+    def __init__(self, table: pa.Table, lists: dict[str, list], starts: np.ndarray) -> None:
+        super().__init__(lists)
+        self.table = table
+        self.starts = starts  # row where patient i begins (len = patients + 1)
+
+    @property
+    def lists(self) -> dict[str, list]:
+        """The columns converted so far (and derived ones)."""
+        return self
 
     def __len__(self) -> int:
         return self.table.num_rows
 
-    def __getitem__(self, name: str) -> list:
-        return self.lists[name]
+    def __bool__(self) -> bool:
+        return True
+
+    def __missing__(self, name: str) -> list:
+        values = self[name] = self.table.column(name).to_pylist()
+        return values
 
     def rows(self, patient: int) -> range:
         """Row indices of the ``patient``-th patient of the shard."""
@@ -78,11 +122,12 @@ class Columns:
             values = values.to_pylist()
         elif isinstance(values, np.ndarray):
             values = values.tolist()
-        self.lists[name] = values
+        self[name] = values
 
-
-def _lists(table: pa.Table) -> dict[str, list]:
-    return {name: table.column(name).to_pylist() for name in table.column_names}
+    def window(self, lo: int, hi: int) -> Columns:
+        """The rows of patients ``lo`` to ``hi - 1`` (a zero-copy slice)."""
+        first, last = int(self.starts[lo]), int(self.starts[hi])
+        return Columns(self.table.slice(first, last - first), {}, self.starts[lo : hi + 1] - first)
 
 
 class ShardView:
@@ -90,7 +135,7 @@ class ShardView:
 
     def __init__(self, tables: dict[str, pa.Table]) -> None:
         patients = tables["patients"].sort_by("patient_key")
-        self.patients = Columns(patients, _lists(patients), np.arange(patients.num_rows + 1))
+        self.patients = Columns(patients, {}, np.arange(patients.num_rows + 1))
         self.count = patients.num_rows
         self.children: dict[str, Columns] = {}
         for name, (time_col, id_col) in CHILD_ORDER.items():
@@ -108,7 +153,20 @@ class ShardView:
                                (id_col, "ascending")])  # fmt: skip
         order = table.column("_patient").to_numpy()
         starts = np.searchsorted(order, np.arange(self.count + 1), side="left")
-        return Columns(table.drop_columns(["_patient"]), _lists(table), starts)
+        return Columns(table.drop_columns(["_patient"]), {}, starts)
+
+    def windows(self, size: int) -> list[ShardView]:
+        """The shard cut into views of at most ``size`` patients (bounded text buffers)."""
+        if self.count <= size:
+            return [self]
+        return [self._window(lo, min(self.count, lo + size)) for lo in range(0, self.count, size)]
+
+    def _window(self, lo: int, hi: int) -> ShardView:
+        view = ShardView.__new__(ShardView)
+        view.patients = self.patients.window(lo, hi)
+        view.count = hi - lo
+        view.children = {name: cols.window(lo, hi) for name, cols in self.children.items()}
+        return view
 
     def child(self, name: str) -> Columns | None:
         """The grouped child table ``name``, or None when the shard has none."""

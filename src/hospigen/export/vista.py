@@ -24,11 +24,13 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.export.fhir_resources import BP_PANEL
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import Columns, ShardView, epoch_seconds
 from hospigen.export.tabular import atomic_path
+from hospigen.export.textcols import Rendered, flat, join, per_distinct
 
 # GMRV VITAL TYPE (#120.51) IENs and names, by LOINC code
 VITAL_TYPES = {
@@ -53,9 +55,11 @@ FM_MAX = 9999999  # inverse date = 9999999 - FileMan date
 
 def m_string(value: object) -> str:
     """An M string literal: printable ASCII, quotes doubled (``a"b`` → ``"a""b"``)."""
-    text = unicodedata.normalize("NFKD", "" if value is None else str(value))
-    text = "".join(ch if " " <= ch <= "~" else ("" if unicodedata.combining(ch) else " ")
-                   for ch in text)  # fmt: skip
+    text = "" if value is None else str(value)
+    if not (text.isascii() and text.isprintable()):  # the slow path only for the rare others
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch if " " <= ch <= "~" else ("" if unicodedata.combining(ch) else " ")
+                       for ch in text)  # fmt: skip
     return '"' + text.replace('"', '""') + '"'
 
 
@@ -83,16 +87,15 @@ def node(glob: str, *subs: object, value: object = "") -> str:
 
 def fileman(seconds: np.ndarray, with_time: bool = True) -> list[str]:
     """Epoch seconds → FileMan dates ``YYYMMDD[.HHMMSS]`` (canonical: trailing zeros dropped)."""
-    out = []
-    days = seconds.astype("datetime64[s]")
-    parts = days.astype(object)
-    for when in parts:
-        date = f"{when.year - 1700:03d}{when.month:02d}{when.day:02d}"
-        if with_time:
-            tail = f"{when.hour:02d}{when.minute:02d}{when.second:02d}".rstrip("0")
-            date = f"{date}.{tail}" if tail else date
-        out.append(date)
-    return out
+    stamps = pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"))
+    year = pc.subtract(pc.year(stamps), 1700).cast(pa.string())
+    date = pc.binary_join_element_wise(pc.utf8_lpad(year, 3, "0"),
+                                       pc.strftime(stamps, format="%m%d"), "")  # fmt: skip
+    if with_time:
+        tail = pc.utf8_rtrim(pc.strftime(stamps, format="%H%M%S"), "0")
+        dot = pc.if_else(pc.equal(tail, ""), "", ".")
+        date = pc.binary_join_element_wise(date, dot, tail, "")
+    return date.to_pylist()
 
 
 def piece(value: object) -> str:
@@ -135,31 +138,39 @@ class VistaWriter:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        view = ShardView(tables)
+        for view in ShardView(tables).windows(5000):
+            self._write_window(view)
+
+    def _write_window(self, view: ShardView) -> None:
         p = view.patients
         p.add("_dob", _fm_column(p, p.table, "birth_date", False))
         p.add("_dod", _fm_column(p, p.table, "death_date", False))
-        for name, col in (("encounters", "start"), ("observations", "effective"),
-                          ("conditions", "onset"), ("conditions", "abatement")):  # fmt: skip
-            cols = view.child(name)
-            if cols is not None:
-                cols.add("_fm_" + col, _fm_column(cols, cols.table, col))
-        lines: list[str] = []
-        for i in range(view.count):
-            dfn = p["patient_key"][i] + 1
-            lines += self._patient(p, i, dfn)
-            lines += self._visits(view.child("encounters"), i, dfn)
-            lines += self._vitals(view.child("observations"), i, dfn)
-            lines += self._problems(view.child("conditions"), i, dfn)
-        self._file.write("".join(lines).encode("ascii"))
+        dfn = pc.add(p.table["patient_key"], 1).to_numpy()
+        lines = [self._patient(p, i, int(dfn[i])) for i in range(view.count)]
+        blocks = [Rendered("DPT", pa.array(lines, pa.string()), np.arange(view.count + 1))]
+        enc, obs, cond = (view.child(n) for n in ("encounters", "observations", "conditions"))
+        if enc is not None:
+            blocks.append(self._visits(enc, dfn))
+        if obs is not None:
+            blocks.append(self._vitals(obs, dfn))
+        if cond is not None:
+            blocks.append(self._problems(cond, dfn))
+        # patient by patient, as FileMan files are usually browsed (and shard-independent)
+        parts = [block.patient_bytes(i) for i in range(view.count) for block in blocks]
+        self._file.write(b"".join(parts))
 
-    def _bump(self, glob: str, ien: int | None = None) -> int:
-        ien = ien if ien is not None else self.last[glob] + 1
+    def _bump(self, glob: str, ien: int) -> int:
         self.last[glob] = max(self.last[glob], ien)
         self.count[glob] += 1
         return ien
 
-    def _patient(self, p: Columns, i: int, dfn: int) -> list[str]:
+    def _iens(self, glob: str, n: int) -> pa.Array:
+        first = self.last[glob] + 1
+        self.last[glob] += n
+        self.count[glob] += n
+        return pa.array(np.arange(first, first + n)).cast(pa.string())
+
+    def _patient(self, p: Columns, i: int, dfn: int) -> str:
         self._bump("DPT", dfn)
         name = vista_name(p["last_name"][i], p["first_name"][i], p["middle_name"][i])
         ssn = p["ssn"][i].replace("-", "")
@@ -171,61 +182,77 @@ class VistaWriter:
         if p["_dod"][i]:
             out.append(node("DPT", dfn, 0.35, value=p["_dod"][i]))
         out += [node("DPT", "B", name, dfn), node("DPT", "SSN", ssn, dfn)]
-        return out
+        return "".join(out)
 
-    def _visits(self, e: Columns | None, i: int, dfn: int) -> list[str]:
-        out: list[str] = []
-        for r in e.rows(i) if e is not None else ():
-            ien = self._bump("AUPNVSIT")
-            when = e["_fm_start"][r]
-            cat = SERVICE_CATEGORY.get(e["encounter_class"][r], "A")
-            out += [
-                node("AUPNVSIT", ien, 0, value=f"{when}^{self.created}^O^^{dfn}^^{cat}"),
-                node("AUPNVSIT", "B", float(when), ien),
-                node("AUPNVSIT", "C", dfn, ien),
-                node("AUPNVSIT", "AA", dfn, FM_MAX - int(float(when)), ien),
-            ]
-        return out
+    def _visits(self, e: Columns, dfn: np.ndarray) -> Rendered:
+        t = e.table
+        patient = _patient_of_rows(e.starts)
+        ien = self._iens("AUPNVSIT", t.num_rows)
+        pid = pa.array(dfn[patient]).cast(pa.string())
+        when = fm_dates(t["start"])
+        day = pc.utf8_slice_codeunits(when, 0, 7)
+        inverse = pc.subtract(FM_MAX, day.cast(pa.int64())).cast(pa.string())
+        cat = per_distinct(t["encounter_class"], lambda k: SERVICE_CATEGORY.get(k, "A"))
+        text = join(
+            "^AUPNVSIT(", ien, ',0)="', when, f"^{self.created}^O^^", pid, "^^", cat, '"\n',
+            '^AUPNVSIT("B",', when, ",", ien, ')=""\n',
+            '^AUPNVSIT("C",', pid, ",", ien, ')=""\n',
+            '^AUPNVSIT("AA",', pid, ",", inverse, ",", ien, ')=""\n',
+        )  # fmt: skip
+        return Rendered("AUPNVSIT", text, e.starts)
 
-    def _vital(self, dfn: int, when: str, vtype: tuple[int, str, str], rate: str) -> list[str]:
-        ien = self._bump("GMR")
-        self.types_used.add(vtype)
-        inverse = m_number(round(FM_MAX - float(when), 6))
-        return [
-            node("GMR", 120.5, ien, 0, value=f"{when}^{dfn}^{vtype[0]}^{self.created}^^^^{rate}"),
-            node("GMR", 120.5, "AA", dfn, vtype[0], float(inverse), ien),
-            node("GMR", 120.5, "B", float(when), ien),
-        ]
+    def _vitals(self, o: Columns, dfn: np.ndarray) -> Rendered:
+        t = o.table
+        patient = _patient_of_rows(o.starts)
+        vital = pc.and_(pc.equal(t["category"], "vital-signs"), pc.is_valid(t["value"]))
+        is_bp = pc.fill_null(pc.equal(t["panel_code"], BP_PANEL), False)
+        typed = pc.is_in(t["code"], value_set=pa.array(list(VITAL_TYPES), pa.string()))
+        single = _rows(pc.and_(pc.and_(vital, pc.invert(is_bp)), typed))
+        rate = _vista_rates(t["code"].take(single), t["value"].take(single))
+        codes = t["code"].take(single).to_pylist()
+        self.types_used.update(VITAL_TYPES[c] for c in set(codes))
+        type_ien = pa.array([VITAL_TYPES[c][0] for c in codes], pa.int64())
+        singles = pa.table({"_patient": patient[single], "_block": np.zeros(len(single), np.int8),
+                            "when": flat(t["effective"].take(single)), "type": type_ien,
+                            "rate": rate})  # fmt: skip
+        bp = _blood_pressures(t, patient, _rows(pc.and_(vital, is_bp)))
+        if bp.num_rows:
+            self.types_used.add(BP_TYPE)
+        rows = pa.concat_tables([singles, bp])
+        rows = rows.take(pc.sort_indices(rows, [("_patient", "ascending"),
+                                                ("_block", "ascending")]))  # fmt: skip
+        ien = self._iens("GMR", rows.num_rows)
+        order = rows["_patient"].to_numpy()
+        pid = pa.array(dfn[order]).cast(pa.string())
+        when = fm_dates(rows["when"])
+        vtype = rows["type"].cast(pa.string())
+        text = join(
+            "^GMR(120.5,", ien, ',0)="', when, "^", pid, "^", vtype, f"^{self.created}^^^^",
+            rows["rate"], '"\n',
+            '^GMR(120.5,"AA",', pid, ",", vtype, ",", fm_inverse(rows["when"]), ",", ien,
+            ')=""\n',
+            '^GMR(120.5,"B",', when, ",", ien, ')=""\n',
+        )  # fmt: skip
+        starts = np.searchsorted(order, np.arange(len(o.starts)), side="left")
+        return Rendered("GMR", text, starts)
 
-    def _vitals(self, o: Columns | None, i: int, dfn: int) -> list[str]:
-        out: list[str] = []
-        bp: dict[tuple[str, str], dict[str, float]] = {}
-        for r in o.rows(i) if o is not None else ():
-            code, value, when = o["code"][r], o["value"][r], o["_fm_effective"][r]
-            if value is None or o["category"][r] != "vital-signs":
-                continue
-            if o["panel_code"][r] == BP_PANEL:
-                bp.setdefault((o["encounter_id"][r], when), {})[code] = value
-            elif code in VITAL_TYPES:
-                out += self._vital(dfn, when, VITAL_TYPES[code], _vista_rate(code, value))
-        for (_, when), parts in bp.items():
-            if "8480-6" in parts and "8462-4" in parts:
-                rate = f"{round(parts['8480-6'])}/{round(parts['8462-4'])}"
-                out += self._vital(dfn, when, BP_TYPE, rate)
-        return out
-
-    def _problems(self, c: Columns | None, i: int, dfn: int) -> list[str]:
-        out: list[str] = []
-        for r in c.rows(i) if c is not None else ():
-            ien = self._bump("AUPNPROB")
-            onset = c["_fm_onset"][r].split(".")[0]
-            status = "I" if c["abatement"][r] is not None else "A"
-            changed = (c["_fm_abatement"][r] or c["_fm_onset"][r]).split(".")[0]
-            zero = f"{piece(c['code'][r])}^{dfn}^{changed}^^^^^{onset}^^^^{status}^{onset}"
-            out += [node("AUPNPROB", ien, 0, value=zero),
-                    node("AUPNPROB", "B", c["code"][r], ien),
-                    node("AUPNPROB", "AC", dfn, ien)]  # fmt: skip
-        return out
+    def _problems(self, c: Columns, dfn: np.ndarray) -> Rendered:
+        t = c.table
+        ien = self._iens("AUPNPROB", t.num_rows)
+        pid = pa.array(dfn[_patient_of_rows(c.starts)]).cast(pa.string())
+        onset = pc.utf8_slice_codeunits(fm_dates(t["onset"]), 0, 7)
+        resolved = pc.is_valid(t["abatement"])
+        changed = pc.if_else(resolved, pc.utf8_slice_codeunits(fm_dates(t["abatement"]), 0, 7),
+                             onset)  # fmt: skip
+        status = pc.if_else(resolved, "I", "A")
+        code = per_distinct(t["code"], piece)
+        text = join(
+            "^AUPNPROB(", ien, ',0)=', per_distinct(code, lambda v: m_string(v)[:-1]), "^", pid,
+            "^", changed, "^^^^^", onset, "^^^^", status, "^", onset, '"\n',
+            '^AUPNPROB("B",', per_distinct(t["code"], subscript), ",", ien, ')=""\n',
+            '^AUPNPROB("AC",', pid, ",", ien, ')=""\n',
+        )  # fmt: skip
+        return Rendered("AUPNPROB", text, c.starts)
 
     def close(self) -> list[Path]:
         headers = [
@@ -243,6 +270,75 @@ class VistaWriter:
         self._file.close()
         atomic_path(self.path).replace(self.path)
         return [self.path]
+
+
+def _patient_of_rows(starts: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+
+
+def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+
+
+def _parts(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(FileMan day YYYMMDD, HHMMSS) integers of UTC timestamps."""
+    secs = flat(column).cast(pa.timestamp("s", tz="UTC"), safe=False)
+    day = pc.add(pc.multiply(pc.subtract(pc.year(secs), 1700), 10000),
+                 pc.add(pc.multiply(pc.month(secs), 100), pc.day(secs)))  # fmt: skip
+    hms = pc.add(pc.multiply(pc.hour(secs), 10000),
+                 pc.add(pc.multiply(pc.minute(secs), 100), pc.second(secs)))  # fmt: skip
+    day, hms = pc.fill_null(day, 0), pc.fill_null(hms, 0)  # nulls: see fm_dates
+    return day.to_numpy().astype(np.int64), hms.to_numpy().astype(np.int64)
+
+
+def _decimal(whole: np.ndarray, micro: np.ndarray) -> pa.Array:
+    """``whole.micro`` as M canonical numbers (six fraction digits, trailing zeros dropped)."""
+    frac = pc.utf8_rtrim(pc.utf8_lpad(pa.array(micro).cast(pa.string()), 6, "0"), "0")
+    dot = pc.if_else(pc.equal(frac, ""), "", ".")
+    return join(pa.array(whole).cast(pa.string()), dot, frac)
+
+
+def fm_dates(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """UTC timestamps as FileMan date-times ``YYYMMDD[.HHMMSS]`` (canonical), vectorised."""
+    day, hms = _parts(column)
+    return flat(pc.if_else(pc.is_valid(column), _decimal(day, hms), pa.scalar(None, pa.string())))
+
+
+def fm_inverse(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``9999999 - FileMan date-time`` (the inverse-date index subscript), exact."""
+    day, hms = _parts(column)
+    inverse = FM_MAX * 1_000_000 - (day * 1_000_000 + hms)
+    return _decimal(inverse // 1_000_000, inverse % 1_000_000)
+
+
+def _vista_rates(codes: pa.Array, values: pa.Array) -> pa.Array:
+    """Values in VistA's units, one decimal, M canonical (see :func:`_vista_rate`)."""
+    out = [_vista_rate(c, v) for c, v in zip(codes.to_pylist(), values.to_pylist(), strict=True)]
+    return pa.array(out, pa.string())
+
+
+def _blood_pressures(t: pa.Table, patient: np.ndarray, rows: np.ndarray) -> pa.Table:
+    """One row per (encounter, time) reading having both systolic and diastolic values."""
+    sub = pa.table({"_patient": patient[rows], "encounter_id": t["encounter_id"].take(rows),
+                    "when": t["effective"].take(rows), "code": t["code"].take(rows),
+                    "value": t["value"].take(rows), "_row": rows})  # fmt: skip
+    sys_, dia = (
+        sub.filter(pc.equal(sub["code"], "8480-6")),
+        sub.filter(pc.equal(sub["code"], "8462-4")),
+    )
+    keys = ["_patient", "encounter_id", "when"]
+    first = sub.group_by(keys, use_threads=False).aggregate([("_row", "min")])
+    both = first.join(sys_.select([*keys, "value"]).rename_columns([*keys, "sys"]), keys)
+    both = both.join(dia.select([*keys, "value"]).rename_columns([*keys, "dia"]), keys)
+    both = both.filter(pc.and_(pc.is_valid(both["sys"]), pc.is_valid(both["dia"])))
+    both = both.take(pc.sort_indices(both, [("_row_min", "ascending")]))
+    rate = join(pc.round(both["sys"]).cast(pa.int64()).cast(pa.string()), "/",
+                pc.round(both["dia"]).cast(pa.int64()).cast(pa.string()))  # fmt: skip
+    return pa.table({"_patient": flat(both["_patient"]),
+                     "_block": pa.array(np.ones(both.num_rows, np.int8)),
+                     "when": flat(both["when"]),
+                     "type": pa.array(np.full(both.num_rows, BP_TYPE[0], np.int64)),
+                     "rate": rate})  # fmt: skip
 
 
 def _vista_rate(code: str, value: float) -> str:
