@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pyarrow.csv as pacsv
 import pytest
-from hospigen.generate import build_shard, make_plan
+from hospigen.generation import build_shard, make_plan
 
 from hospigen.cli.app import main
 from hospigen.export import fhir_resources as fr
