@@ -13,7 +13,9 @@ from hospigen.cli.common import console
 def validate_command(
     folder: Path = typer.Argument(..., help="Output folder of `hospigen generate`."),
     sample: int = typer.Option(
-        None, "--sample", help="Check at most N lines / messages per file (large runs)."
+        None,
+        "--sample",
+        help="Large runs: at most N lines / messages per file and N per-patient files per folder.",
     ),
     gtm: bool = typer.Option(True, "--gtm/--no-gtm", help="Load ZWR files into GT.M if found."),
     show: int = typer.Option(20, "--show", help="Findings to list."),

@@ -11,13 +11,24 @@ from hospigen.validate import fhir, hl7, zwr
 from hospigen.validate.findings import Finding, Report
 
 
+def _first(paths: list[Path], sample: int | None) -> list[Path]:
+    """With a sample, the first ``sample`` of many per-patient files (the rest are alike)."""
+    return paths if sample is None else paths[:sample]
+
+
 def validate_folder(folder: Path, *, sample: int | None = None, gtm: bool = True) -> Report:
-    """Every check that applies to the files under ``folder`` (sample: per-file limit)."""
+    """Every check that applies to the files under ``folder``.
+
+    ``sample`` limits the lines or messages checked per file, and the number of per-patient
+    files (FHIR bundles, per-patient NDJSON) checked per folder.
+    """
     report = Report()
-    for path in sorted((folder / "fhir").glob("*.json")) if (folder / "fhir").is_dir() else []:
+    bundles = sorted((folder / "fhir").glob("*.json")) if (folder / "fhir").is_dir() else []
+    shared = [p for p in bundles if p.name == "shared.json"]
+    for path in shared + _first([p for p in bundles if p.name != "shared.json"], sample):
         fhir.check_bundle(path, report)
     ndjson = sorted(folder.glob("*.ndjson")) + sorted((folder / "bulk").glob("*.ndjson"))
-    ndjson += sorted((folder / "patient_ndjson").glob("*.ndjson"))
+    ndjson += _first(sorted((folder / "patient_ndjson").glob("*.ndjson")), sample)
     for path in ndjson:
         fhir.check_ndjson(path, report, sample=sample)
     for path in sorted((folder / "hl7v2").glob("*")) if (folder / "hl7v2").is_dir() else []:
