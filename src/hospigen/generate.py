@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from hospigen.engine.simulate import Plan, simulate_shard
 from hospigen.errors import UsageError
 from hospigen.world import World
 
-DEFAULT_SHARD_SIZE = 25_000
+DEFAULT_SHARD_SIZE = 5_000
 
 
 @dataclass
@@ -244,19 +245,24 @@ def generate(
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
-        tables = shard.tables
-        for writer in writers:
-            writer.write(tables)
-        for name, table in tables.items():
-            summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
-        for code, desc, rows in shard.condition_counts:
-            summary.condition_counts.setdefault(code, [desc, 0])[1] += rows
-        used_facilities.append(shard.used_facilities)
-        written = tables["patients"].num_rows
-        del shard, tables  # nothing of a written shard outlives its turn
-        if on_shard:
-            on_shard(written)
+    # One writer thread: shard k is encoded and written (Arrow and Parquet release the GIL)
+    # while shard k+1 is simulated. Shards reach the writers in key order, one at a time, and
+    # at most two are alive at once.
+    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-writer") as writing:
+        pending: tuple[Future, int] | None = None
+        for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
+            for name, table in shard.tables.items():
+                summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
+            for code, desc, rows in shard.condition_counts:
+                summary.condition_counts.setdefault(code, [desc, 0])[1] += rows
+            used_facilities.append(shard.used_facilities)
+            if pending:
+                _written(*pending, on_shard)
+            patients = shard.tables["patients"].num_rows
+            pending = (writing.submit(_write_all, writers, shard.tables), patients)
+            del shard  # the writer thread holds the only reference now
+        if pending:
+            _written(*pending, on_shard)
     shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
     for writer in writers:
         writer.write(shared)
@@ -266,6 +272,17 @@ def generate(
         summary.files += sorted(str(p.relative_to(out)) for p in writer.close())
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
+
+
+def _write_all(writers: list, tables: dict[str, pa.Table]) -> None:
+    for writer in writers:
+        writer.write(tables)
+
+
+def _written(future: Future, patients: int, on_shard: Callable[[int], None] | None) -> None:
+    future.result()  # re-raises a writer's error here
+    if on_shard:
+        on_shard(patients)
 
 
 def _condition_counts(conditions: pa.Table | None) -> list[tuple[str, str, int]]:
