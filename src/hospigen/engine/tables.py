@@ -237,6 +237,10 @@ class TableBuilder:
         interp = np.where(value < low, 1, np.where(value > high, 2, 0))
         interp = np.where(np.isnan(low) | np.isnan(value), -1, interp)
         code = e["code"]
+        unit_index = np.where(np.isnan(value), -1, code)
+        # the notes build their findings from these small vocabularies, not from 1 M strings
+        self.rows["observations"]["description"] = (self.display, code)
+        self.rows["observations"]["unit"] = (unit, unit_index)
         return pa.table(
             {
                 "observation_id": e["id"],
@@ -246,7 +250,7 @@ class TableBuilder:
                 "code": _take(self.code, code),
                 "description": _take(self.display, code),
                 "value": _floats(value),
-                "unit": _take(unit, np.where(np.isnan(value), -1, code)),
+                "unit": _take(unit, unit_index),
                 "value_text": self._label("observations", "text", order),
                 "effective": _ts(e["time"]),
                 "ref_low": _floats(low),
