@@ -131,13 +131,20 @@ def _affix(values: pa.ChunkedArray, before: str, after: str, known=None) -> pa.A
     return words.take(encoded.indices)
 
 
+def _as_text(values: pa.ChunkedArray) -> pa.Array:
+    """Numbers as Arrow's shortest round-trip text, formatted once per distinct value (results
+    repeat a lot: ~2,000 distinct values per 5,000 patients' million results)."""
+    encoded = values.combine_chunks().dictionary_encode()
+    return encoded.dictionary.cast(pa.string()).take(encoded.indices)
+
+
 def _findings(encs: _Encounters) -> tuple[pa.Array, np.ndarray]:
     """Per encounter, its results as ``description: value unit`` (or the coded answer)."""
     obs = encs.tables["observations"]
     enc = encs.position("observations", "encounter")
     known = encs.rows.get("observations", {})
     value = pc.binary_join_element_wise(
-        obs.column("value").cast(pa.string()).combine_chunks(),
+        _as_text(obs.column("value")),
         pc.fill_null(_affix(obs.column("unit"), " ", "", known.get("unit")), ""),
         "",
     )
