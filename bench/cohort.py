@@ -2,14 +2,15 @@
 
 Runs the real CLI in a child process per workload (whole-process time, peak RSS of the child)
 and prints our row counts beside the seed's reported volumes. Usage:
-``python bench/cohort.py [--big]`` (``--big`` adds the 100,000-patient general run).
+``python bench/cohort.py [--big]`` (``--big`` adds 100,000- and 200,000-patient general runs, to
+show that peak memory stays flat as N grows). CPU seconds (user + system of the child) are
+printed beside wall time: on a shared machine they are the steadier figure.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ SEED_REF = {200: 5.5, 2000: 57.5}  # the seed's own code, seconds (whole process
 SEED_ROWS_2000 = {"encounters": 240_000, "observations": 422_000, "procedures": 49_000}
 
 
-def run(args: list[str], out: Path) -> tuple[float, float, dict]:
+def run(args: list[str], out: Path) -> tuple[float, float, float, dict]:
     cmd = [
         sys.executable,
         "-m",
@@ -42,12 +43,19 @@ def run(args: list[str], out: Path) -> tuple[float, float, dict]:
         str(out),
         *args,
     ]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss of children is the largest of any child so far: run each workload in a fresh
+    # helper process so the figure is this workload's own
+    probe = (
+        "import resource, subprocess, sys, json; subprocess.run(sys.argv[1:], check=True, "
+        "capture_output=True); u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+        "print(json.dumps([u.ru_maxrss, u.ru_utime + u.ru_stime]))"
+    )
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-c", probe, *cmd], check=True, capture_output=True)
     elapsed = time.perf_counter() - start
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    return elapsed, peak, json.loads((out / "summary.json").read_text())["counts"]
+    peak_kb, cpu = json.loads(done.stdout)
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    return elapsed, cpu, peak_kb / 1024, counts
 
 
 def main() -> None:
@@ -64,7 +72,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in (200, 2000):
-            secs, rss, counts = run(
+            secs, cpu, rss, counts = run(
                 ["-n", str(n), *SEED_MODULES, "--output-format", "both"], Path(tmp) / f"seed{n}"
             )
             target = 10 if n == 200 else 100
@@ -72,32 +80,38 @@ def main() -> None:
                 (
                     f"seed cohort {n} (csv+parquet)",
                     secs,
+                    cpu,
                     n / secs,
                     rss,
                     f"{SEED_REF[n] / secs:.1f}x faster (target {target}x)",
                     counts,
                 )
             )
-        sizes = [20_000, 100_000] if "--big" in sys.argv else [20_000]
-        for n in sizes:
-            secs, rss, counts = run(
-                # several shards, so both workers have work
-                ["-n", str(n), "--output-format", "parquet", "-w", "2", "--shard-size", "5000"],
-                Path(tmp) / f"general{n}",
+        general = [(20_000, 1), (20_000, 2)]
+        if "--big" in sys.argv:
+            general += [(100_000, 1), (200_000, 1)]
+        for n, workers in general:
+            secs, cpu, rss, counts = run(
+                ["-n", str(n), "--output-format", "parquet", "-w", str(workers)],
+                Path(tmp) / f"general{n}-{workers}",
             )
             rows.append(
                 (
-                    f"general {n} (parquet, 10 y)",
+                    f"general {n} (parquet, 10 y, -w {workers})",
                     secs,
+                    cpu,
                     n / secs,
                     rss,
                     f"{n / secs:,.0f} patients/s (target 20,000)",
                     counts,
                 )
             )
-    print(f"{'workload':<34}{'seconds':>9}{'patients/s':>12}{'peak RSS MB':>13}  vs target")
-    for name, secs, rate, rss, versus, _ in rows:
-        print(f"{name:<34}{secs:>9.1f}{rate:>12,.0f}{rss:>13,.0f}  {versus}")
+    print(f"load average after the runs {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'workload':<40}{'wall s':>8}{'CPU s':>8}{'patients/s':>12}{'peak RSS MB':>13}  vs target"
+    )
+    for name, secs, cpu, rate, rss, versus, _ in rows:
+        print(f"{name:<40}{secs:>8.1f}{cpu:>8.1f}{rate:>12,.0f}{rss:>13,.0f}  {versus}")
     print("\nrow counts (ours; the seed's 2,000-patient run in brackets)")
     for name, *_, counts in rows:
         shown = ", ".join(

@@ -7,8 +7,13 @@ this process, so the bytes on disk do not depend on the number of workers or the
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing as mp
+import os
+import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +27,7 @@ from hospigen.engine.simulate import Plan, simulate_shard
 from hospigen.errors import UsageError
 from hospigen.world import World
 
-DEFAULT_SHARD_SIZE = 25_000
+DEFAULT_SHARD_SIZE = 5_000
 
 
 @dataclass
@@ -129,29 +134,75 @@ def _shard_keys(num_records: int, shard_size: int) -> list[np.ndarray]:
     ]
 
 
-_WORKER: tuple[World, Plan] | None = None
+@dataclass
+class _Shard:
+    """One built shard as the writing loop sees it: the tables plus what the summary needs."""
+
+    tables: dict[str, pa.Table]
+    used_facilities: pa.Array
+    condition_counts: list[tuple[str, str, int]]
 
 
-def _init_worker(world: World, plan: Plan) -> None:
+def _finish(tables: dict[str, pa.Table]) -> _Shard:
+    return _Shard(tables, facility_ids_used(tables), _condition_counts(tables.get("conditions")))
+
+
+_WORKER: tuple[World, Plan, str] | None = None
+
+
+def _init_worker(world: World, plan: Plan, spool: str) -> None:
     global _WORKER
-    _WORKER = (world, plan)
+    _WORKER = (world, plan, spool)
 
 
-def _build_in_worker(keys: np.ndarray) -> dict[str, pa.Table]:
+def _build_in_worker(job: tuple[int, np.ndarray]) -> tuple[dict[str, str], pa.Array, list]:
+    """Build one shard and spool each table as an Arrow IPC file.
+
+    Only file names travel back through the pool's pipe: the parent memory-maps the files
+    (zero-copy) instead of unpickling ~25 KB of strings per patient.
+    """
     assert _WORKER is not None
-    return build_shard(_WORKER[0], keys, _WORKER[1])
+    world, plan, spool = _WORKER
+    number, keys = job
+    shard = _finish(build_shard(world, keys, plan))
+    paths = {}
+    for name, table in shard.tables.items():
+        path = str(Path(spool) / f"{number:06d}-{name}.arrow")
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        paths[name] = path
+    return paths, shard.used_facilities, shard.condition_counts
 
 
-def _shards(
-    world: World, plan: Plan, keys: list[np.ndarray], workers: int
-) -> Iterator[dict[str, pa.Table]]:
+def _unspool(paths: dict[str, str]) -> dict[str, pa.Table]:
+    tables = {}
+    for name, path in paths.items():
+        with pa.memory_map(path) as source:
+            tables[name] = pa.ipc.open_file(source).read_all()
+        os.unlink(path)  # the mapping stays valid until the last buffer using it is freed
+    return tables
+
+
+def _shards(world: World, plan: Plan, keys: list[np.ndarray], workers: int) -> Iterator[_Shard]:
     if workers <= 1 or len(keys) <= 1:
         for k in keys:
-            yield build_shard(world, k, plan)
+            yield _finish(build_shard(world, k, plan))
         return
-    # fork: workers inherit the already-built catalogues and parsed modules
-    with mp.get_context("fork").Pool(workers, _init_worker, (world, plan)) as pool:
-        yield from pool.imap(_build_in_worker, keys)
+    # fork: workers inherit the already-built catalogues and parsed modules. At most
+    # ``workers + 1`` shards are in flight, so memory and spool space stay bounded.
+    with (
+        tempfile.TemporaryDirectory(prefix="hospigen-spool-") as spool,
+        mp.get_context("fork").Pool(workers, _init_worker, (world, plan, spool)) as pool,
+    ):
+        pending: deque = deque()
+        jobs = iter(enumerate(keys))
+        for job in itertools.islice(jobs, workers + 1):
+            pending.append(pool.apply_async(_build_in_worker, (job,)))
+        while pending:
+            paths, used, conditions = pending.popleft().get()
+            for job in itertools.islice(jobs, 1):
+                pending.append(pool.apply_async(_build_in_worker, (job,)))
+            yield _Shard(_unspool(paths), used, conditions)
 
 
 def generate(
@@ -194,15 +245,24 @@ def generate(
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    for tables in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
-        for writer in writers:
-            writer.write(tables)
-        for name, table in tables.items():
-            summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
-        _count_conditions(summary, tables.get("conditions"))
-        used_facilities.append(facility_ids_used(tables))
-        if on_shard:
-            on_shard(tables["patients"].num_rows)
+    # One writer thread: shard k is encoded and written (Arrow and Parquet release the GIL)
+    # while shard k+1 is simulated. Shards reach the writers in key order, one at a time, and
+    # at most two are alive at once.
+    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-writer") as writing:
+        pending: tuple[Future, int] | None = None
+        for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
+            for name, table in shard.tables.items():
+                summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
+            for code, desc, rows in shard.condition_counts:
+                summary.condition_counts.setdefault(code, [desc, 0])[1] += rows
+            used_facilities.append(shard.used_facilities)
+            if pending:
+                _written(*pending, on_shard)
+            patients = shard.tables["patients"].num_rows
+            pending = (writing.submit(_write_all, writers, shard.tables), patients)
+            del shard  # the writer thread holds the only reference now
+        if pending:
+            _written(*pending, on_shard)
     shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
     for writer in writers:
         writer.write(shared)
@@ -214,10 +274,20 @@ def generate(
     return summary
 
 
-def _count_conditions(summary: GenerationSummary, conditions: pa.Table | None) -> None:
+def _write_all(writers: list, tables: dict[str, pa.Table]) -> None:
+    for writer in writers:
+        writer.write(tables)
+
+
+def _written(future: Future, patients: int, on_shard: Callable[[int], None] | None) -> None:
+    future.result()  # re-raises a writer's error here
+    if on_shard:
+        on_shard(patients)
+
+
+def _condition_counts(conditions: pa.Table | None) -> list[tuple[str, str, int]]:
+    """(code, description, rows) of a shard's conditions table."""
     if conditions is None or conditions.num_rows == 0:
-        return
+        return []
     counted = conditions.group_by(["code", "description"]).aggregate([("code", "count")])
-    for code, desc, rows in zip(*(counted.column(i).to_pylist() for i in range(3)), strict=True):
-        entry = summary.condition_counts.setdefault(code, [desc, 0])
-        entry[1] += rows
+    return list(zip(*(counted.column(i).to_pylist() for i in range(3)), strict=True))

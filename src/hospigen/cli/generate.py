@@ -45,7 +45,11 @@ def generate_command(
         None, "--state", help="Limit the population to these states (USPS codes; repeatable)."
     ),
     workers: int = typer.Option(1, "--workers", "-w", help="Worker processes for shards."),
-    shard_size: int = typer.Option(25_000, "--shard-size", help="Patients per shard."),
+    shard_size: int = typer.Option(
+        5_000,
+        "--shard-size",
+        help="Patients per shard (bounds peak memory; output bytes do not depend on it).",
+    ),
     scenario: str = typer.Option("general", "--scenario", help="Scenario (see --list-scenarios)."),
     module: list[str] = typer.Option(
         None, "--module", "-m", help="Extra clinical module, repeatable (see --list-modules)."

@@ -117,25 +117,39 @@ class _Encounters:
         return _joined_per_encounter(self.n, enc, desc.take(pa.array(event)), rank, True)
 
 
-def _affix(values: pa.ChunkedArray, before: str, after: str) -> pa.Array:
+def _affix(values: pa.ChunkedArray, before: str, after: str, known=None) -> pa.Array:
     """``before + v + after`` for each value, computed once per distinct value then taken
-    (scalar arguments make Arrow's element-wise join slow on big arrays)."""
+    (scalar arguments make Arrow's element-wise join slow on big arrays). ``known`` is the
+    column as (vocabulary, index per row; -1 for null) when the table builder kept it."""
+    if known is not None:
+        vocabulary, index = known
+        words = pc.binary_join_element_wise(before, vocabulary, after, "")
+        index = np.asarray(index, dtype=np.int64)
+        return words.take(pa.array(np.where(index < 0, 0, index), mask=index < 0))
     encoded = values.combine_chunks().dictionary_encode()
     words = pc.binary_join_element_wise(before, encoded.dictionary, after, "")
     return words.take(encoded.indices)
+
+
+def _as_text(values: pa.ChunkedArray) -> pa.Array:
+    """Numbers as Arrow's shortest round-trip text, formatted once per distinct value (results
+    repeat a lot: ~2,000 distinct values per 5,000 patients' million results)."""
+    encoded = values.combine_chunks().dictionary_encode()
+    return encoded.dictionary.cast(pa.string()).take(encoded.indices)
 
 
 def _findings(encs: _Encounters) -> tuple[pa.Array, np.ndarray]:
     """Per encounter, its results as ``description: value unit`` (or the coded answer)."""
     obs = encs.tables["observations"]
     enc = encs.position("observations", "encounter")
+    known = encs.rows.get("observations", {})
     value = pc.binary_join_element_wise(
-        obs.column("value").cast(pa.string()).combine_chunks(),
-        pc.fill_null(_affix(obs.column("unit"), " ", ""), ""),
+        _as_text(obs.column("value")),
+        pc.fill_null(_affix(obs.column("unit"), " ", "", known.get("unit")), ""),
         "",
     )
     item = pc.binary_join_element_wise(
-        _affix(obs.column("description"), "", ": "),
+        _affix(obs.column("description"), "", ": ", known.get("description")),
         pc.coalesce(value, obs.column("value_text").combine_chunks(), ""),
         "",
     )
@@ -184,7 +198,8 @@ def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None
     text = _sentence(
         enc.column("description").combine_chunks(),
         " on ",
-        pc.strftime(enc.column("start"), format="%Y-%m-%d").combine_chunks(),
+        # UTC day as ISO text: the same as strftime("%Y-%m-%d"), ~15x faster
+        enc.column("start").cast(pa.date32()).cast(pa.string()).combine_chunks(),
         ". Patient is a ",
         age,
         "-year-old ",

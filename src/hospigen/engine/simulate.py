@@ -98,5 +98,7 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
     tables["immunizations"] = builder.immunizations()
     tables["careplans"] = builder.careplans()
     tables["allergies"] = builder.allergies()
-    tables["notes"] = notes_table(world.seed, tables) if plan.notes else empty("notes")
+    tables["notes"] = (
+        notes_table(world.seed, tables, builder.rows) if plan.notes else empty("notes")
+    )
     return tables

@@ -47,6 +47,32 @@ def _take(values: pa.Array, idx: np.ndarray) -> pa.Array:
     return values.take(pa.array(idx))
 
 
+def take_ids(values: pa.Array | pa.ChunkedArray, idx: np.ndarray) -> pa.Array:
+    """``values[idx]`` for a string column whose values all have one width (identifiers).
+
+    Gathers the characters as fixed-size binary and rebuilds the string offsets, which is ~20x
+    faster than a string ``take``; falls back to ``take`` for anything else (nulls, mixed widths).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    idx = np.asarray(idx, dtype=np.int64)
+    n = len(values)
+    if values.type == pa.string() and values.null_count == 0 and n:
+        offsets = np.frombuffer(values.buffers()[1], np.int32)[
+            values.offset : values.offset + n + 1
+        ]
+        width = int(offsets[1] - offsets[0])
+        if width > 0 and np.all(np.diff(offsets) == width):
+            data = values.buffers()[2].slice(int(offsets[0]), width * n)
+            taken = pa.Array.from_buffers(pa.binary(width), n, [None, data]).take(pa.array(idx))
+            m = len(idx)
+            new_offsets = np.arange(0, width * (m + 1), width, dtype=np.int32)
+            return pa.Array.from_buffers(
+                pa.string(), m, [None, pa.py_buffer(new_offsets), taken.buffers()[1]]
+            )
+    return values.take(pa.array(idx))
+
+
 def _floats(values: np.ndarray) -> pa.Array:
     """A float column with NaN as null."""
     return pa.array(values, pa.float64(), mask=np.isnan(values))
@@ -109,7 +135,7 @@ class TableBuilder:
                 self.patients.column("hospital_id").combine_chunks(),
             ]
         )
-        return both.take(pa.array(pidx + site.astype(np.int64) * self.patients.num_rows))
+        return take_ids(both, pidx + site.astype(np.int64) * self.patients.num_rows)
 
     def _provider_for(self, facility: pa.Array, salt: np.ndarray) -> pa.Array:
         """A clinician of each facility, picked by ``salt`` among its providers (sorted)."""
@@ -121,7 +147,7 @@ class TableBuilder:
         start = np.r_[0, np.cumsum(count)[:-1]]
         pos = pc.index_in(facility, value_set=uniq).fill_null(0).to_numpy().astype(np.int64)
         pick = start[pos] + (salt % count[pos].astype(np.uint64)).astype(np.int64)
-        return prov.column("provider_id").combine_chunks().take(pa.array(pick))
+        return take_ids(prov.column("provider_id"), pick)
 
     def encounters(self) -> pa.Table:
         """The encounters table (also fixes the encounter ids other tables refer to)."""
@@ -136,16 +162,16 @@ class TableBuilder:
         )
         self.enc_position = np.empty(len(order), dtype=np.int64)
         self.enc_position[order] = np.arange(len(order))
-        self.enc_id_by_row = ids.take(pa.array(self.enc_position))
-        self.enc_provider_by_row = provider.take(pa.array(self.enc_position))
+        self.enc_id_by_row = take_ids(ids, self.enc_position)
+        self.enc_provider_by_row = take_ids(provider, self.enc_position)
         self.rows["encounters"] = {"patient": pidx}
         code = self._col("encounters", "code", order).astype(np.int64)
         reason = self._col("encounters", "reason", order, -1).astype(np.int64)
-        payer = self.patients.column("payer_id").combine_chunks().take(pa.array(pidx))
+        payer = take_ids(self.patients.column("payer_id"), pidx)
         return pa.table(
             {
                 "encounter_id": ids,
-                "patient_id": self.patient_id.take(pa.array(pidx)),
+                "patient_id": take_ids(self.patient_id, pidx),
                 "facility_id": facility,
                 "provider_id": provider,
                 "payer_id": payer,
@@ -171,8 +197,8 @@ class TableBuilder:
         self.rows[table] = {"patient": pidx, "encounter": self.enc_position[enc]}
         common = {
             "id": _ids(c, table, pidx, ordinal),
-            "patient_id": self.patient_id.take(pa.array(pidx)),
-            "encounter_id": self.enc_id_by_row.take(pa.array(enc)),
+            "patient_id": take_ids(self.patient_id, pidx),
+            "encounter_id": take_ids(self.enc_id_by_row, enc),
             "code": self._col(table, "code", order).astype(np.int64),
             "enc": enc,
             "time": self._col(table, "time", order).astype(float),
@@ -211,6 +237,10 @@ class TableBuilder:
         interp = np.where(value < low, 1, np.where(value > high, 2, 0))
         interp = np.where(np.isnan(low) | np.isnan(value), -1, interp)
         code = e["code"]
+        unit_index = np.where(np.isnan(value), -1, code)
+        # the notes build their findings from these small vocabularies, not from 1 M strings
+        self.rows["observations"]["description"] = (self.display, code)
+        self.rows["observations"]["unit"] = (unit, unit_index)
         return pa.table(
             {
                 "observation_id": e["id"],
@@ -220,7 +250,7 @@ class TableBuilder:
                 "code": _take(self.code, code),
                 "description": _take(self.display, code),
                 "value": _floats(value),
-                "unit": _take(unit, np.where(np.isnan(value), -1, code)),
+                "unit": _take(unit, unit_index),
                 "value_text": self._label("observations", "text", order),
                 "effective": _ts(e["time"]),
                 "ref_low": _floats(low),
@@ -246,7 +276,7 @@ class TableBuilder:
                 "start": _ts(e["time"]),
                 "stop": _ts(_ends(self.c, "medications")[order]),
                 "reason_code": _take(self.code, reason),
-                "prescriber_id": self.enc_provider_by_row.take(pa.array(e["enc"])),
+                "prescriber_id": take_ids(self.enc_provider_by_row, e["enc"]),
                 "base_cost": self._col("medications", "cost", order).astype(float),
                 "module": e["module"],
             },

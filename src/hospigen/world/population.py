@@ -120,9 +120,17 @@ def nearest_facility(
     eligible = np.isin(fac_types, types)
     out = np.empty(len(lat), dtype=np.int64)
     cos = np.cos(np.radians(lat))
-    for s in np.unique(state):
-        sel = np.flatnonzero(state == s)
-        cand = np.flatnonzero(eligible & (fac_state == s))
+    # group points and facilities by integer state codes (comparing Python strings once per
+    # state was most of the cost)
+    names, code = np.unique(state, return_inverse=True)
+    by_state = np.argsort(code, kind="stable")
+    bounds = np.searchsorted(code[by_state], np.arange(len(names) + 1))
+    fac_code = np.searchsorted(names, fac_state)
+    fac_code[fac_code == len(names)] = 0
+    fac_code = np.where(names[fac_code] == fac_state, fac_code, -1)
+    for i in range(len(names)):
+        sel = by_state[bounds[i] : bounds[i + 1]]  # ascending, as np.flatnonzero(state == s)
+        cand = np.flatnonzero(eligible & (fac_code == i))
         if len(cand) == 0:
             cand = np.flatnonzero(eligible)
         for chunk in np.array_split(sel, max(1, len(sel) * len(cand) // 4_000_000 + 1)):

@@ -45,10 +45,13 @@ def name_list(kind: str) -> NameList:
         "first_female": "first_names_female.csv.gz",
         "surname": "surnames.csv.gz",
     }[kind]
-    rows = list(csv.DictReader(io.StringIO(_read_text(file))))
-    freq = np.array([float(r["frequency"]) for r in rows])
+    reader = csv.reader(io.StringIO(_read_text(file)))  # plain rows: ~3x faster than dicts
+    header = next(reader)
+    at_name, at_freq = header.index("name"), header.index("frequency")
+    rows = list(reader)
+    freq = np.array([float(r[at_freq]) for r in rows])
     cdf = np.cumsum(freq / freq.sum())
-    names = pa.array([_name_case(r["name"]) for r in rows])
+    names = pa.array([_name_case(r[at_name]) for r in rows])
     return NameList(names, cdf)
 
 
