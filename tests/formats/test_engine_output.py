@@ -16,13 +16,13 @@ import numpy as np
 import orjson
 import pyarrow.csv as pacsv
 import pytest
-from hospigen.generation import build_shard, make_plan
 
 from hospigen.cli.app import main
 from hospigen.export import fhir_resources as fr
 from hospigen.export.fhir_columns import render_blocks
 from hospigen.export.hl7v2 import split_messages
 from hospigen.export.shardview import ShardView
+from hospigen.generation import build_shard, make_plan
 from hospigen.validate import fhir, hl7, zwr
 from hospigen.validate.findings import Report
 from hospigen.validate.run import consistency
