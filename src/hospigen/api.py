@@ -41,7 +41,7 @@ def generate(
     modules: Sequence[str] = (),
     years_of_history: float = 10.0,
     states: Sequence[str] | None = None,
-    shard_size: int = 25_000,
+    shard_size: int = 5_000,
 ) -> dict[str, pa.Table]:
     """Generate a cohort in memory: every canonical table by name (``patients``, ``encounters``…).
 

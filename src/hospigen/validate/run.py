@@ -19,14 +19,15 @@ def _first(paths: list[Path], sample: int | None) -> list[Path]:
 def validate_folder(folder: Path, *, sample: int | None = None, gtm: bool = True) -> Report:
     """Every check that applies to the files under ``folder``.
 
-    ``sample`` limits the lines or messages checked per file, and the number of per-patient
-    files (FHIR bundles, per-patient NDJSON) checked per folder.
+    ``sample`` limits the lines or messages checked per file, the resources of each type
+    checked per bundle, and the number of per-patient files (FHIR bundles, per-patient NDJSON)
+    checked per folder.
     """
     report = Report()
     bundles = sorted((folder / "fhir").glob("*.json")) if (folder / "fhir").is_dir() else []
     shared = [p for p in bundles if p.name == "shared.json"]
     for path in shared + _first([p for p in bundles if p.name != "shared.json"], sample):
-        fhir.check_bundle(path, report)
+        fhir.check_bundle(path, report, sample=sample)
     ndjson = sorted(folder.glob("*.ndjson")) + sorted((folder / "bulk").glob("*.ndjson"))
     ndjson += _first(sorted((folder / "patient_ndjson").glob("*.ndjson")), sample)
     for path in ndjson:
