@@ -352,6 +352,9 @@ def _fast_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> np.ndarray:
     pre_ok = pc.is_null(table.column("_pre")).to_numpy(zero_copy_only=False)
     raw = table.column("_raw").combine_chunks()
     idx = np.flatnonzero(fastparse.eligible(raw, pre_ok))
+    if len(idx):
+        text = table.column("s").combine_chunks().take(pa.array(idx, pa.int64()))
+        idx = idx[fastparse.likely_ok(con, text)]
     done = np.zeros(table.num_rows, dtype=bool)
     typed, accepted = fastparse.parse(raw.take(pa.array(idx, pa.int64())))
     if typed is None:
