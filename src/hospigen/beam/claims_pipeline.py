@@ -4,7 +4,8 @@ Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut in
 of whole lines; each Beam element is a small (file, byte range) descriptor (per-element Beam
 overhead is ~6 µs, so ranges, not messages, and no message bytes pickled through the runner),
 read and processed inside the DoFn by :func:`~hospigen.pipelines.claims.core.process_batch`.
-All range results then meet in one finalising step that applies the history rules (duplicate
+Each range's result is staged as a Parquet file and only its name moves on; all range
+results then meet in one finalising step that applies the history rules (duplicate
 ids, duplicate submissions) in stream order, exactly as the local runner does, and writes
 Parquet or BigQuery.
 
@@ -29,7 +30,7 @@ import pyarrow as pa
 
 from hospigen.errors import MissingExtraError, UsageError
 
-CHUNK = 100_000
+CHUNK = 250_000
 
 
 def _beam():
@@ -80,42 +81,73 @@ def read_range(element: tuple[str, int, int, int]) -> tuple[int, pa.Array]:
     return seq, _frames(data, newlines)
 
 
-def _process(element, processing_ts: dt.datetime):
+def _stage(table: pa.Table, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, compression="lz4")
+    tmp.replace(path)
+
+
+def _process(element, processing_ts: dt.datetime, staging: str):
+    """Process one byte range; stage its claims and errors as Parquet, pass on the names.
+
+    Only the file names travel through the runner: a million processed claims pickled into one
+    element for the final step cost more than processing them.
+    """
     from hospigen.pipelines.claims.core import process_batch
 
     start, payloads = read_range(element)
     out = process_batch(payloads, processing_ts, seq=np.arange(start, start + len(payloads)))
-    return [(start, out.claims, out.errors)]
+    claims, errors = (
+        Path(staging) / f"claims-{start:020d}.parquet",
+        Path(staging) / f"errors-{start:020d}.parquet",
+    )
+    _stage(out.claims, claims)
+    _stage(out.errors, errors)
+    return [(start, str(claims), str(errors))]
 
 
-def _finalise(parts, output: str, processing_ts: dt.datetime):
+def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
+    import shutil
+
     import duckdb
+    import pyarrow.parquet as pq
 
+    from hospigen.pipelines.claims.core import CLAIMS_WORK, ERRORS_WORK
     from hospigen.pipelines.claims.dedupe import apply_history
     from hospigen.pipelines.claims.sinks import open_sink
 
     parts = sorted(parts, key=lambda p: p[0])
-    claims = pa.concat_tables([p[1] for p in parts])
-    errors = pa.concat_tables([p[2] for p in parts])
+    claims = pa.concat_tables([pq.read_table(p[1]).cast(CLAIMS_WORK) for p in parts])
+    errors = pa.concat_tables([pq.read_table(p[2]).cast(ERRORS_WORK) for p in parts])
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     landed, dups = apply_history(con, claims, None)
     errors = pa.concat_tables([errors, dups]).sort_by("_seq")
     sink = open_sink(output)
     sink.write(landed, errors, f"part-{processing_ts:%Y%m%dT%H%M%S}")
+    shutil.rmtree(staging, ignore_errors=True)
     return [(landed.num_rows, errors.num_rows)]
 
 
 def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, chunk: int = CHUNK):
-    """Add the bounded claims pipeline to ``pipeline``."""
+    """Add the bounded claims pipeline to ``pipeline``.
+
+    Range results are staged as Parquet in a temporary folder (removed by the final step);
+    the DirectRunner runs every step on this machine, so a local folder is shared by all.
+    """
+    import tempfile
+
     beam = _beam()
+    staging = tempfile.mkdtemp(prefix="hospigen-claims-")
     return (
         pipeline
         | "Ranges" >> beam.Create(ranges_of(input_path, chunk))
         | "Spread" >> beam.Reshuffle()
-        | "ParseValidateEnrich" >> beam.FlatMap(_process, processing_ts)
+        | "ParseValidateEnrich" >> beam.FlatMap(_process, processing_ts, staging)
         | "Gather" >> beam.combiners.ToList()
-        | "DedupeAndWrite" >> beam.FlatMap(_finalise, output, processing_ts)
+        | "DedupeAndWrite" >> beam.FlatMap(_finalise, output, processing_ts, staging)
     )
 
 

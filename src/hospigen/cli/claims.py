@@ -137,7 +137,7 @@ def run_command(
     warehouse: str = typer.Option("duckdb:///claims.duckdb", "--warehouse"),
     group: str = typer.Option("claims", "--group", help="Consumer group."),
     follow: bool = typer.Option(False, "--follow", help="Keep consuming (else stop at the end)."),
-    batch_size: int = typer.Option(200_000, "--batch-size"),
+    batch_size: int = typer.Option(500_000, "--batch-size"),
     processing_time: str = typer.Option(
         None, "--processing-time", help="Fixed processing timestamp (ISO 8601; default: now)."
     ),

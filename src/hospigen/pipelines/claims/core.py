@@ -66,19 +66,42 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")"
 
 
-def _invalid_utf8_rows(raw: pa.Array) -> np.ndarray:
-    """Indexes of rows whose bytes are not UTF-8 (only rows with high bytes are decoded)."""
-    try:
-        raw.cast(pa.string())
-        return np.empty(0, dtype=np.int64)
-    except pa.ArrowInvalid:
-        pass
-    bad = []
-    for i, value in enumerate(raw.to_pylist()):
-        if value is None:
-            continue
+def _bytes_of(raw: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 offsets of each row, data bytes) of a binary array, without copying the data."""
+    offsets = np.frombuffer(raw.buffers()[1], np.int32)[raw.offset : raw.offset + len(raw) + 1]
+    buf = raw.buffers()[2]
+    data = np.frombuffer(buf, np.uint8) if buf is not None and buf.size else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+_UTF8_BLOCK = 2048
+
+
+def _invalid_utf8_rows(raw: pa.Array, skip: np.ndarray) -> np.ndarray:
+    """Indexes of rows whose bytes are not UTF-8 (rows in ``skip`` are not checked).
+
+    Blocks of rows are validated by Arrow; in a block that fails, only rows holding a byte
+    >= 0x80 can be invalid, and only they are decoded (claims are almost all ASCII).
+    """
+    offsets, data = _bytes_of(raw)
+    rows = []
+    for a in range(0, len(raw), _UTF8_BLOCK):  # Arrow validates a block in C++; most pass
         try:
-            value.decode("utf-8")
+            raw.slice(a, _UTF8_BLOCK).cast(pa.string())
+            continue
+        except pa.ArrowInvalid:
+            pass
+        lo, hi = offsets[a], offsets[min(a + _UTF8_BLOCK, len(raw))]
+        high = np.flatnonzero(data[lo:hi] >= 0x80) + lo
+        rows.append(np.unique(np.searchsorted(offsets, high, side="right") - 1))
+    if not rows:
+        return np.empty(0, dtype=np.int64)
+    rows = np.concatenate(rows)
+    rows = rows[~skip[rows]]
+    bad = []
+    for i in rows.tolist():
+        try:
+            data[offsets[i] : offsets[i + 1]].tobytes().decode("utf-8")
         except UnicodeDecodeError:
             bad.append(i)
     return np.asarray(bad, dtype=np.int64)
@@ -87,24 +110,29 @@ def _invalid_utf8_rows(raw: pa.Array) -> np.ndarray:
 def prepare(raw: pa.Array, seq: np.ndarray) -> pa.Table:
     """Byte-level checks: the batch as (``_seq``, ``_raw``, ``s`` text or NULL, ``_pre`` code)."""
     raw = raw.cast(pa.binary()) if raw.type != pa.binary() else raw
-    raw = pc.if_else(pc.is_null(raw), pa.scalar(b"", pa.binary()), raw)
-    pre = np.full(len(raw), None, dtype=object)
-    oversized = pc.greater(pc.binary_length(raw), MAX_MESSAGE_BYTES).to_numpy(zero_copy_only=False)
+    if raw.null_count:
+        raw = pc.if_else(pc.is_null(raw), pa.scalar(b"", pa.binary()), raw)
+    n = len(raw)
+    pre = np.full(n, None, dtype=object)
+    offsets, _ = _bytes_of(raw)
+    oversized = np.diff(offsets) > MAX_MESSAGE_BYTES
     pre[oversized] = "oversized"
-    checked = pc.if_else(pa.array(oversized), pa.scalar(b"", pa.binary()), raw)
-    bad = _invalid_utf8_rows(checked)
+    bad = _invalid_utf8_rows(raw, oversized)
     pre[bad] = "invalid_utf8"
-    blocked = pa.array(pre != None)  # noqa: E711 (elementwise)
-    text = pc.if_else(blocked, pa.scalar(None, pa.binary()), raw)
-    if len(bad):
-        mask = np.zeros(len(raw), dtype=bool)
-        mask[bad] = True
-        text = pc.if_else(pa.array(mask), pa.scalar(None, pa.binary()), text)
+    blocked = oversized.copy()
+    blocked[bad] = True
+    if not blocked.any():
+        text = raw.cast(pa.string())
+    elif raw.offset == 0:  # zero copy: the same bytes, with the blocked rows marked null
+        valid = pa.py_buffer(np.packbits(~blocked, bitorder="little"))
+        text = pa.Array.from_buffers(pa.string(), n, [valid, *raw.buffers()[1:]])
+    else:
+        text = pc.if_else(pa.array(blocked), pa.scalar(None, pa.binary()), raw).cast(pa.string())
     return pa.table(
         {
             "_seq": pa.array(seq, pa.int64()),
             "_raw": raw,
-            "s": text.cast(pa.string()),
+            "s": text,
             "_pre": pa.array(pre, pa.string()),
         }
     )
@@ -352,6 +380,9 @@ def _fast_rows(con: duckdb.DuckDBPyConnection, table: pa.Table) -> np.ndarray:
     pre_ok = pc.is_null(table.column("_pre")).to_numpy(zero_copy_only=False)
     raw = table.column("_raw").combine_chunks()
     idx = np.flatnonzero(fastparse.eligible(raw, pre_ok))
+    if len(idx):
+        text = table.column("s").combine_chunks().take(pa.array(idx, pa.int64()))
+        idx = idx[fastparse.likely_ok(con, text)]
     done = np.zeros(table.num_rows, dtype=bool)
     typed, accepted = fastparse.parse(raw.take(pa.array(idx, pa.int64())))
     if typed is None:

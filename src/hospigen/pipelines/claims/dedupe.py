@@ -14,7 +14,9 @@ their outputs are identical.
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.pipelines.claims.core import CLAIMS_WORK, ERRORS_WORK
 from hospigen.pipelines.claims.rules import rules
@@ -28,43 +30,59 @@ def apply_history(
     """(claims to land, duplicate-id error rows) for ``claims`` given landed ``history``.
 
     ``history`` names a table with ``claim_id`` and ``claim_fingerprint`` columns (trusted,
-    ours) or is ``None`` for none.
+    ours) or is ``None`` for none. Only the few columns the rules read go through DuckDB; the
+    wide columns (raw bytes included) stay in Arrow and are filtered there.
     """
     source = history or _HISTORY_EMPTY
     weight = rules()["duplicate_submission"].weight
-    con.register("_incoming", claims)
+    seq = claims.column("_seq").to_numpy()
+    if len(seq) > 1 and not (np.diff(seq) > 0).all():
+        claims = claims.sort_by("_seq")
+    slim = claims.select(
+        ["_seq", "claim_id", "claim_fingerprint", "fraud_risk_score", "fraud_reasons"]
+    )
+    con.register("_incoming", slim)
     try:
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _flagged AS
-            SELECT *,
+        flags = con.sql(
+            f"""WITH f AS (SELECT *,
               row_number() OVER (PARTITION BY claim_id ORDER BY _seq) > 1
                 OR claim_id IN (SELECT claim_id FROM {source}) AS _dup_id
-            FROM _incoming"""
-        )
-        landed = con.sql(
-            f"""WITH k AS (SELECT * FROM _flagged WHERE NOT _dup_id),
-            f AS (SELECT *,
+            FROM _incoming),
+            k AS (SELECT _seq,
               row_number() OVER (PARTITION BY claim_fingerprint ORDER BY _seq) > 1
                 OR claim_fingerprint IN (SELECT claim_fingerprint FROM {source}) AS _dup_fp
-              FROM k)
-            SELECT * EXCLUDE (_dup_id, _dup_fp, fraud_risk_score, high_risk_flag, fraud_reasons),
+              FROM f WHERE NOT _dup_id),
+            g AS (SELECT f.*, coalesce(k._dup_fp, false) AS _dup_fp FROM f LEFT JOIN k USING (_seq))
+            SELECT _dup_id,
               CASE WHEN _dup_fp THEN round(1 - (1 - fraud_risk_score) * (1 - {weight}), 6)
                    ELSE fraud_risk_score END AS fraud_risk_score,
-              CASE WHEN _dup_fp THEN round(1 - (1 - fraud_risk_score) * (1 - {weight}), 6)
-                   ELSE fraud_risk_score END > 0.5 AS high_risk_flag,
               CASE WHEN _dup_fp THEN list_append(fraud_reasons, 'duplicate_submission')
                    ELSE fraud_reasons END AS fraud_reasons
-            FROM f ORDER BY _seq"""
+            FROM g ORDER BY _seq"""
         ).to_arrow_table()
+    finally:
+        con.unregister("_incoming")
+    dup = flags.column("_dup_id").to_numpy(zero_copy_only=False).astype(bool)
+    keep = pa.array(~dup)
+    landed = claims.filter(keep) if dup.any() else claims
+    rescored = flags.filter(keep) if dup.any() else flags
+    score = rescored.column("fraud_risk_score")
+    for name, col in (
+        ("fraud_risk_score", score),
+        ("high_risk_flag", pc.greater(score, 0.5)),
+        ("fraud_reasons", rescored.column("fraud_reasons")),
+    ):
+        landed = landed.set_column(landed.schema.get_field_index(name), name, col)
+    con.register("_dups", claims.filter(pa.array(dup)))
+    try:
         dups = con.sql(
             """SELECT _seq, claim_id,
               'claim_id ' || claim_id || ' already landed; this copy was not loaded' AS error,
               processing_timestamp AS error_timestamp, decode(_raw) AS raw_claim,
               _raw AS raw_message, 'duplicate_claim_id' AS error_code
-            FROM _flagged WHERE _dup_id ORDER BY _seq"""
+            FROM _dups ORDER BY _seq"""
         ).to_arrow_table()
     finally:
-        con.unregister("_incoming")
-        con.execute("DROP TABLE IF EXISTS _flagged")
+        con.unregister("_dups")
     landed = landed.select(CLAIMS_WORK.names).cast(CLAIMS_WORK)
     return landed, dups.cast(ERRORS_WORK)

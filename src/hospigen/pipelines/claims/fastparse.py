@@ -1,8 +1,10 @@
 """The fast path of the processing core: a whole batch parsed at once by Arrow's JSON reader.
 
 Most messages are well-formed claims. They are joined into one newline-delimited buffer and
-parsed by ``pyarrow.json`` (C++, no per-row Python) straight into typed columns. A line the
-reader rejects (malformed JSON, a string where a number belongs, duplicate keys, …) is found
+parsed by ``pyarrow.json`` (C++, no per-row Python) straight into typed columns. First one
+vectorised DuckDB pass (:func:`likely_ok`) sets aside the lines the reader would reject
+(invalid JSON, a field of the wrong JSON type), so the rest is read in a few large calls. A line
+the reader still rejects (duplicate keys, …) is found
 from the reader's error ("… in row N"), set aside, and the reader resumes after it; the
 well-formed lines are then parsed in one go. Lines that are set aside, and lines that cannot
 take the fast path at all (byte-level errors, escapes, anything that is not one ``{…}`` per
@@ -38,6 +40,51 @@ _ROW = re.compile(r" in row (\d+)")
 
 
 WINDOW = 512  # rows per reader call: a rejected line costs a re-read of at most this many
+BLOCK = 50_000  # rows per reader call once the likely rejects are set aside
+
+# JSON types (as DuckDB's json_type names them) that the reader accepts for each field kind;
+# NULL is an explicit null, None an absent key
+_JSON_TYPES = {
+    "string": ("VARCHAR",),
+    "date": ("VARCHAR",),
+    "timestamp": ("VARCHAR",),
+    "number": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "integer": ("BIGINT", "UBIGINT", "DOUBLE"),
+    "strings": ("ARRAY",),
+}
+
+
+def _likely_sql() -> str:
+    paths = "[" + ", ".join(f"'$.\"{f.name}\"'" for f in MESSAGE_FIELDS) + "]"
+    checks = " AND ".join(
+        f"coalesce(t[{i + 1}] IN ('NULL', {', '.join(repr(x) for x in _JSON_TYPES[f.kind])}), true)"
+        for i, f in enumerate(MESSAGE_FIELDS)
+    )
+    return (
+        f"SELECT coalesce({checks}, false) AS ok FROM (SELECT _i, CASE WHEN json_valid(s) "
+        f"THEN json_type(s, {paths}) END AS t FROM lines) ORDER BY _i"
+    )
+
+
+_LIKELY = _likely_sql()
+
+
+def likely_ok(con, rows: pa.Array) -> np.ndarray:
+    """Mask of rows that are valid JSON with every field of a JSON type the reader accepts.
+
+    One DuckDB query over the whole batch (C++, no per-row Python). It only predicts: a row it
+    passes may still be rejected by the reader (then the windowed path sets it aside), and a
+    row it fails goes to the exact path, which is always allowed.
+    """
+    if len(rows) == 0:
+        return np.zeros(0, dtype=bool)
+    lines = pa.table({"_i": pa.array(np.arange(len(rows))), "s": rows.cast(pa.string())})
+    con.register("lines", lines)
+    try:
+        ok = con.sql(_LIKELY).to_arrow_table().column(0)
+    finally:
+        con.unregister("lines")
+    return ok.to_numpy(zero_copy_only=False)
 
 
 def _offsets(arr: pa.Array) -> np.ndarray:
@@ -58,7 +105,9 @@ def eligible(raw: pa.Array, pre_ok: np.ndarray) -> np.ndarray:
     first = data[np.minimum(starts, len(data) - 1)]
     last = data[np.maximum(ends - 1, 0)]
     ok = pre_ok & nonempty & (first == ord("{")) & (last == ord("}"))
-    breaks = np.flatnonzero((data == 10) | (data == 13))
+    # a line break inside a message: one pass for bytes <= 13, then only those are looked at
+    low = np.flatnonzero(data <= 13)
+    breaks = low[(data[low] == 10) | (data[low] == 13)]
     if len(breaks):
         ok[np.searchsorted(starts, breaks, side="right") - 1] = False
     return ok
@@ -72,8 +121,9 @@ def _joined(rows: pa.Array) -> tuple[pa.Buffer, np.ndarray]:
     return data, offsets - offsets[0]
 
 
-def _read(data: pa.Buffer) -> pa.Table:
-    options = pj.ReadOptions(use_threads=False, block_size=max(1 << 16, data.size + 1))
+def _read(data: pa.Buffer, threads: bool = False) -> pa.Table:
+    block = max(1 << 16, data.size + 1) if not threads else max(1 << 20, data.size // 4 + 1)
+    options = pj.ReadOptions(use_threads=threads, block_size=block)
     return pj.read_json(pa.BufferReader(data), read_options=options, parse_options=_OPTIONS)
 
 
@@ -112,8 +162,18 @@ def parse(rows: pa.Array) -> tuple[pa.Table | None, np.ndarray]:
         return None, accepted
     data, starts = _joined(rows)
     parts: list[pa.Table] = []
-    for a in range(0, n, WINDOW):
-        _window(data, starts, a, min(n, a + WINDOW), accepted, parts)
+    for a0 in range(0, n, BLOCK):
+        b0 = min(n, a0 + BLOCK)
+        try:  # the common case: the whole block is read in one call
+            table = _read(data.slice(int(starts[a0]), int(starts[b0] - starts[a0])), True)
+        except pa.ArrowInvalid:
+            table = None
+        if table is not None and table.num_rows == b0 - a0:
+            accepted[a0:b0] = True
+            parts.append(table)
+            continue
+        for a in range(a0, b0, WINDOW):
+            _window(data, starts, a, min(b0, a + WINDOW), accepted, parts)
     if not parts:
         return None, accepted
     return pa.concat_tables(parts), accepted

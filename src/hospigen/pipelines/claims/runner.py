@@ -55,7 +55,7 @@ def run(
     *,
     clock: Callable[[], dt.datetime],
     group: str = "claims",
-    batch_size: int = 200_000,
+    batch_size: int = 500_000,
     follow: bool = False,
     poll_seconds: float = 0.5,
     on_batch: Callable[[RunSummary], None] | None = None,
