@@ -24,7 +24,7 @@ import yaml
 
 from hospigen import __version__
 from hospigen.contracts import check_folder
-from hospigen.daily import DailyConfig, run_day
+from hospigen.daily_batch import DailyConfig, run_day
 
 START = dt.date(2025, 1, 1)
 STEADY = START + dt.timedelta(days=10)

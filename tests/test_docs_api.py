@@ -20,3 +20,19 @@ def test_api_examples_run(tmp_path, monkeypatch, capsys):
     assert "1 ['malformed_json', 'not_an_object']" in out
     assert (tmp_path / "warehouse.duckdb").is_file()
     assert "500 records in 1 file(s): 500 processed, 0 malformed skipped" in out
+
+
+def test_api_names_survive_submodule_imports():
+    """Importing every subpackage must not shadow an API function of the same name."""
+    import importlib
+    import pkgutil
+
+    import hospigen
+
+    for info in pkgutil.walk_packages(hospigen.__path__, "hospigen."):
+        if not info.name.startswith(("hospigen.beam", "hospigen.cli")):
+            importlib.import_module(info.name)
+    for name in hospigen.__all__[1:]:
+        assert callable(getattr(hospigen, name)) and not isinstance(
+            getattr(hospigen, name), type(hospigen)
+        ), name

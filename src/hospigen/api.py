@@ -100,10 +100,10 @@ def daily(
 ):
     """Write the daily hospital batch of ``date`` under ``root/data/<mode>/<date>/``.
 
-    Returns the :class:`hospigen.daily.DayResult` (folder, rows per file); read the files back
+    Returns the :class:`hospigen.daily_batch.DayResult` (folder, rows per file); read the files back
     as Arrow tables with :func:`read_daily`.
     """
-    from hospigen.daily import DailyConfig, run_day
+    from hospigen.daily_batch import DailyConfig, run_day
 
     overrides = {} if seed is None else {"seed": seed}
     return run_day(DailyConfig.load(config, **overrides), as_date(date), mode, Path(root))

@@ -7,7 +7,7 @@ import shutil
 import orjson
 import pytest
 
-from hospigen.daily import DailyConfig, size_on
+from hospigen.daily_batch import DailyConfig, size_on
 from tests.conftest import tree_digest
 from tests.daily.conftest import DAYS, day
 

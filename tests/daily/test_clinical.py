@@ -6,8 +6,8 @@ import re
 
 import pyarrow as pa
 
-from hospigen.daily.labs import lab_table
-from hospigen.daily.vitals import LOINC, UCUM
+from hospigen.daily_batch.labs import lab_table
+from hospigen.daily_batch.vitals import LOINC, UCUM
 from hospigen.terminology import default_terminology
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from hospigen.contracts import check_folder
-from hospigen.daily import DailyConfig, run_day
+from hospigen.daily_batch import DailyConfig, run_day
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ def daily_command(
     date_to: str = typer.Option(None, "--to", help="Last date of a range (inclusive)."),
 ) -> None:
     """Write one day's (or a range's) encounters, patients, vitals, labs and notes."""
-    from hospigen.daily import DailyConfig, date_range, day_folder, run_day
+    from hospigen.daily_batch import DailyConfig, date_range, day_folder, run_day
     from hospigen.errors import UsageError
 
     cfg = DailyConfig.load(config, seed=seed)

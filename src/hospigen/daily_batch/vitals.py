@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hospigen.daily.config import ACUITIES, DailyConfig
-from hospigen.daily.course import COPD, Course
-from hospigen.daily.encounters import Encounters
+from hospigen.daily_batch.config import ACUITIES, DailyConfig
+from hospigen.daily_batch.course import COPD, Course
+from hospigen.daily_batch.encounters import Encounters
 from hospigen.rng import KeyedRandom
 
 VITALS = ("heart_rate", "resp_rate", "temperature_c", "spo2", "systolic_bp", "diastolic_bp")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hospigen.daily.config import SCENARIOS, DailyConfig
-from hospigen.daily.registry import size_on
+from hospigen.daily_batch.config import SCENARIOS, DailyConfig
+from hospigen.daily_batch.registry import size_on
 from hospigen.rng import KeyedRandom
 
 DAY = 1440  # minutes

@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.daily.config import ACUITIES, SCENARIOS
-from hospigen.daily.encounters import Encounters
-from hospigen.daily.io import iso_minutes
-from hospigen.daily.labs import FLAGS, REASONS, Labs, lab_table
-from hospigen.daily.notes import NOTE_TYPES, Notes, join_present
-from hospigen.daily.vitals import LOINC, UNITS, VITALS, Vitals
+from hospigen.daily_batch.config import ACUITIES, SCENARIOS
+from hospigen.daily_batch.encounters import Encounters
+from hospigen.daily_batch.io import iso_minutes
+from hospigen.daily_batch.labs import FLAGS, REASONS, Labs, lab_table
+from hospigen.daily_batch.notes import NOTE_TYPES, Notes, join_present
+from hospigen.daily_batch.vitals import LOINC, UNITS, VITALS, Vitals
 from hospigen.model.ids import uuids
 
 

@@ -28,7 +28,7 @@ MAX_ENCOUNTERS_PER_DAY = 1 << 20  # encounter keys reserve 20 bits for the index
 @cache
 def default_settings() -> dict[str, Any]:
     """The shipped defaults (``daily/data/defaults.yaml``) as a dictionary."""
-    text = resources.files("hospigen.daily").joinpath("data/defaults.yaml").read_text()
+    text = resources.files("hospigen.daily_batch").joinpath("data/defaults.yaml").read_text()
     return yaml.safe_load(text)
 
 

@@ -26,9 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from hospigen.daily.course import CHEST_PAIN, ROUTINE, SEPSIS, Course
-from hospigen.daily.encounters import DAY, Encounters
-from hospigen.daily.vitals import HR, RR, TEMP, Vitals
+from hospigen.daily_batch.course import CHEST_PAIN, ROUTINE, SEPSIS, Course
+from hospigen.daily_batch.encounters import DAY, Encounters
+from hospigen.daily_batch.vitals import HR, RR, TEMP, Vitals
 from hospigen.rng import KeyedRandom
 
 PANEL = ("WBC", "HGB", "PLT", "Na", "K", "Cr", "BUN", "Glucose")
@@ -42,7 +42,7 @@ FLAGS = ("N", "L", "H", "LL", "HH")
 @cache
 def lab_table() -> pa.Table:
     """The shipped lab catalogue (``daily/data/labs.csv``)."""
-    path = resources.files("hospigen.daily").joinpath("data/labs.csv")
+    path = resources.files("hospigen.daily_batch").joinpath("data/labs.csv")
     with resources.as_file(path) as p:
         return pacsv.read_csv(p, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
 

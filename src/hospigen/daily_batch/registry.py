@@ -22,8 +22,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from hospigen.daily.config import DailyConfig
-from hospigen.daily.io import csv_bytes, write_atomic
+from hospigen.daily_batch.config import DailyConfig
+from hospigen.daily_batch.io import csv_bytes, write_atomic
 from hospigen.errors import UsageError
 
 COLUMNS = (

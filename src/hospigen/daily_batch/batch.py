@@ -18,15 +18,15 @@ import orjson
 import pyarrow as pa
 
 from hospigen import __version__
-from hospigen.daily import tables
-from hospigen.daily.config import DailyConfig
-from hospigen.daily.course import course
-from hospigen.daily.encounters import DAY, discharged_on
-from hospigen.daily.io import csv_bytes, write_atomic
-from hospigen.daily.labs import simulate as simulate_labs
-from hospigen.daily.notes import write_notes
-from hospigen.daily.registry import Registry, size_on
-from hospigen.daily.vitals import simulate as simulate_vitals
+from hospigen.daily_batch import tables
+from hospigen.daily_batch.config import DailyConfig
+from hospigen.daily_batch.course import course
+from hospigen.daily_batch.encounters import DAY, discharged_on
+from hospigen.daily_batch.io import csv_bytes, write_atomic
+from hospigen.daily_batch.labs import simulate as simulate_labs
+from hospigen.daily_batch.notes import write_notes
+from hospigen.daily_batch.registry import Registry, size_on
+from hospigen.daily_batch.vitals import simulate as simulate_vitals
 from hospigen.errors import UsageError
 
 MODES = ("raw", "sample")

@@ -6,7 +6,7 @@ Severity ``s(h)`` (0 = well, ~1 = worst) at ``h`` hours after admission:
   exponentially, reaching ~5 % of the peak at discharge;
 - chest pain is worst on arrival and settles within hours (analgesia, nitrates);
 - a COPD exacerbation worsens briefly, then resolves slowly over the stay (chronic hypoxaemia is
-  a baseline, not a severity: see :mod:`hospigen.daily.vitals`);
+  a baseline, not a severity: see :mod:`hospigen.daily_batch.vitals`);
 - routine stays carry a small, slowly fading severity.
 
 Every parameter is keyed by the encounter key, so vitals and labs of one encounter see the same
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hospigen.daily.encounters import Encounters
+from hospigen.daily_batch.encounters import Encounters
 from hospigen.rng import KeyedRandom
 
 ROUTINE, CHEST_PAIN, SEPSIS, COPD = range(4)

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.daily.encounters import DAY, Encounters
-from hospigen.daily.labs import Labs, lab_column, lab_table, test_index
-from hospigen.daily.vitals import DBP, HR, RR, SBP, SPO2, TEMP, Vitals
+from hospigen.daily_batch.encounters import DAY, Encounters
+from hospigen.daily_batch.labs import Labs, lab_column, lab_table, test_index
+from hospigen.daily_batch.vitals import DBP, HR, RR, SBP, SPO2, TEMP, Vitals
 from hospigen.rng import KeyedRandom
 
 NOTE_TYPES = ("triage", "progress", "assessment_plan", "lab_review", "discharge")
