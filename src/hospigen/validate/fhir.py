@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -118,7 +118,7 @@ def check_ndjson(path: Path, report: Report, *, sample: int | None = None,
         for f in check_resource(resource, str(path), loc):
             report.add(f)
         if relative_refs:
-            for ref in _references(resource):
+            for ref in us_core.references(resource):
                 if ref.startswith("urn:uuid:"):
                     report.add(Finding("fhir-ndjson", str(path), loc, "urn-reference",
                                        f"bundle-local reference {ref} in NDJSON"))  # fmt: skip
@@ -156,19 +156,7 @@ def check_bundle(path: Path, report: Report, sample: int | None = None) -> None:
         full = e.get("fullUrl", "")
         if full.startswith("urn:uuid:") and full[9:] != resource.get("id", full[9:]):
             report.add(Finding("fhir-bundle", str(path), loc, "fullurl", "fullUrl ≠ id"))
-        for ref in _references(resource):
+        for ref in us_core.references(resource):
             if ref.startswith("urn:uuid:") and ref not in full_urls:
                 report.add(Finding("fhir-bundle", str(path), loc, "dangling-reference",
                                    f"{ref} is not a fullUrl of this bundle"))  # fmt: skip
-
-
-def _references(node: object) -> Iterable[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str):
-                yield value
-            else:
-                yield from _references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _references(item)

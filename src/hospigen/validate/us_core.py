@@ -172,16 +172,17 @@ RULES: dict[str, Callable[[dict], Issues]] = {
 }  # fmt: skip
 
 
-def _references(node: object) -> Iterator[str]:
+def references(node: object) -> Iterator[str]:
+    """Every ``reference`` string anywhere inside a resource (or any JSON node)."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "reference" and isinstance(value, str):
                 yield value
             else:
-                yield from _references(value)
+                yield from references(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _references(item)
+            yield from references(item)
 
 
 def check(resource: dict) -> list[tuple[str, str]]:
@@ -193,5 +194,5 @@ def check(resource: dict) -> list[tuple[str, str]]:
     if rule is not None:
         out.extend(rule(resource))
     out.extend(("reference", f"malformed reference {ref!r}")
-               for ref in _references(resource) if not REFERENCE.match(ref))  # fmt: skip
+               for ref in references(resource) if not REFERENCE.match(ref))  # fmt: skip
     return out
