@@ -46,7 +46,7 @@ def bq_emulator(tmp_path_factory):
     """``host:port`` of a fresh emulator (REST); stopped after the module."""
     port = _free_port()
     log = tmp_path_factory.mktemp("bqemulator") / "emulator.log"
-    env = {**os.environ, "HOME": str(VENV / "home")}
+    env = {**os.environ, "HOME": str(VENV / "duckdb-home")}
     env.pop("BIGQUERY_EMULATOR_HOST", None)
     with log.open("wb") as out:
         proc = subprocess.Popen(
