@@ -188,6 +188,9 @@ def _shards(world: World, plan: Plan, keys: list[np.ndarray], workers: int) -> I
         for k in keys:
             yield _finish(build_shard(world, k, plan))
         return
+    # build the catalogues once, here: forked workers inherit them instead of each building
+    # its own copy (a quarter of a second of CPU per worker)
+    world.catalog, world.providers  # noqa: B018 - cached properties, evaluated for the side effect
     # fork: workers inherit the already-built catalogues and parsed modules. At most
     # ``workers + 1`` shards are in flight, so memory and spool space stay bounded.
     with (
@@ -289,5 +292,13 @@ def _condition_counts(conditions: pa.Table | None) -> list[tuple[str, str, int]]
     """(code, description, rows) of a shard's conditions table."""
     if conditions is None or conditions.num_rows == 0:
         return []
-    counted = conditions.group_by(["code", "description"]).aggregate([("code", "count")])
-    return list(zip(*(counted.column(i).to_pylist() for i in range(3)), strict=True))
+    # value_counts over "code\x1fdescription" rather than group_by, which imports Acero and
+    # pyarrow.dataset (~30 ms of start-up for a small run)
+    pairs = pc.binary_join_element_wise(conditions["code"], conditions["description"], "\x1f")
+    counted = pc.value_counts(pairs)
+    return [
+        (*pair.split("\x1f", 1), rows)
+        for pair, rows in zip(
+            counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
+        )
+    ]
