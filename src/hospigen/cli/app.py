@@ -54,11 +54,20 @@ def _build_app():
     return typer_app
 
 
+_built = None  # the Typer app, once built
+
+
+def _typer_app():
+    global _built
+    if _built is None:
+        _built = _build_app()
+    return _built
+
+
 def __getattr__(name: str):
     # ``app`` is built on first access (``from hospigen.cli.app import app``, ``typer …``)
     if name == "app":
-        globals()["app"] = _build_app()
-        return globals()["app"]
+        return _typer_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -66,10 +75,16 @@ def __dir__() -> list[str]:
     return sorted({*globals(), "app"})
 
 
+def _replaced_app():
+    """An ``app`` set on this module from outside (tests monkeypatch it), else None."""
+    app = globals().get("app")
+    return app if app is not None and app is not _built else None
+
+
 def _fast(args: list[str]) -> int | None:
     """Run ``generate`` without Typer when its arguments are plain; ``None`` to use Typer."""
-    if not args or args[0] != "generate" or "app" in globals():
-        return None  # an app set or built already (tests monkeypatch it) is always used
+    if not args or args[0] != "generate" or _replaced_app() is not None:
+        return None
     from hospigen.cli.generate import parse_fast, run_generate
 
     params = parse_fast(args[1:])
@@ -104,7 +119,7 @@ def _main_typer(argv: list[str] | None) -> int:
 
     from hospigen.cli.common import err_console
 
-    app = __getattr__("app") if "app" not in globals() else globals()["app"]
+    app = _replaced_app() or _typer_app()
     try:
         # in non-standalone mode click returns a command's exit code (typer.Exit) instead of
         # exiting, so the code must be passed on, not dropped
