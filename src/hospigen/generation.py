@@ -248,11 +248,12 @@ def generate(
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    # One writer thread: shard k is encoded and written (Arrow and Parquet release the GIL)
-    # while shard k+1 is simulated. Shards reach the writers in key order, one at a time, and
-    # at most two are alive at once.
-    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-writer") as writing:
-        pending: tuple[Future, int] | None = None
+    # One writer thread per format: shard k is encoded and written (Arrow's CSV and Parquet
+    # writers release the GIL, so CSV and Parquet are encoded at the same time) while shard
+    # k+1 is simulated. Each writer sees the shards in key order, one at a time, and at most
+    # two shards are alive at once.
+    with ThreadPoolExecutor(max(1, len(writers)), thread_name_prefix="hospigen-writer") as writing:
+        pending: tuple[list[Future], int] | None = None
         for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
             for name, table in shard.tables.items():
                 summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
@@ -262,8 +263,9 @@ def generate(
             if pending:
                 _written(*pending, on_shard)
             patients = shard.tables["patients"].num_rows
-            pending = (writing.submit(_write_all, writers, shard.tables), patients)
-            del shard  # the writer thread holds the only reference now
+            futures = [writing.submit(w.write, shard.tables) for w in writers]
+            pending = (futures, patients)
+            del shard  # the writer threads hold the only references now
         if pending:
             _written(*pending, on_shard)
     shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
@@ -277,13 +279,9 @@ def generate(
     return summary
 
 
-def _write_all(writers: list, tables: dict[str, pa.Table]) -> None:
-    for writer in writers:
-        writer.write(tables)
-
-
-def _written(future: Future, patients: int, on_shard: Callable[[int], None] | None) -> None:
-    future.result()  # re-raises a writer's error here
+def _written(futures: list[Future], patients: int, on_shard: Callable[[int], None] | None) -> None:
+    for future in futures:
+        future.result()  # re-raises a writer's error here
     if on_shard:
         on_shard(patients)
 

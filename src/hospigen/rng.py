@@ -27,14 +27,18 @@ Draw = int | str | np.ndarray  # a draw name, or per-key draw codes (see draw_co
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: a bijective avalanche mix of each uint64."""
-    with np.errstate(over="ignore"):
-        z = x + _GOLDEN  # a new array; the rest works in place (half the memory traffic)
-        z ^= z >> _S30
-        z *= _M1
-        z ^= z >> _S27
-        z *= _M2
-        z ^= z >> _S31
-        return z
+    if np.ndim(x) == 0:  # numpy warns about wrap-around for scalars only, not for arrays
+        with np.errstate(over="ignore"):
+            return _splitmix(np.atleast_1d(x))[0]
+    # no errstate context for arrays: entering it costs about as much as the mix itself for
+    # the small groups the module executor draws for
+    z = x + _GOLDEN  # a new array; the rest works in place (half the memory traffic)
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
 
 
 def stable_hash(text: str) -> int:
