@@ -234,6 +234,8 @@ def generate(
     if shard_size < 1 or workers < 1:
         raise UsageError("shard size and workers must be at least 1")
     plan = plan or make_plan()
+    if workers > 1:  # every worker gets a shard (smaller shards only lower peak memory)
+        shard_size = min(shard_size, -(-num_records // workers))
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     world = World(seed, as_of, states=list(states) if states else None)
