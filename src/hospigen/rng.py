@@ -110,6 +110,16 @@ class KeyedRandom:
         k = _splitmix(as_keys(keys) ^ self._base)
         return _splitmix(k ^ d)
 
+    def bits_many(
+        self, keys: int | Sequence[int] | np.ndarray, draws: Sequence[int | str]
+    ) -> list[np.ndarray]:
+        """``[bits(keys, d) for d in draws]``, hashing the keys once (row ids draw two words)."""
+        k = _splitmix(as_keys(keys) ^ self._base)
+        return [
+            _splitmix(k ^ np.uint64((stable_hash(d) if isinstance(d, str) else int(d)) & _MASK))
+            for d in draws
+        ]
+
     def uniform(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
         """Uniform floats in [0, 1), one per key."""
         return (self.bits(keys, draw) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
