@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -41,6 +42,7 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return z
 
 
+@lru_cache(maxsize=65_536)  # the executor hashes the same few hundred draw names per group
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text`` that is the same in every process (unlike ``hash``)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
