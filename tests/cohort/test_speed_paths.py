@@ -7,6 +7,7 @@ import numpy as np
 from hospigen.engine.notes import _age_years
 from hospigen.model import uuids
 from hospigen.rng import KeyedRandom, _splitmix
+from tests.conftest import tree_digest
 
 
 def test_bits_many_equals_one_bits_call_per_draw():
@@ -37,3 +38,14 @@ def test_integer_ages_match_calendar_arithmetic():
         born = epoch + dt.timedelta(days=int(birth[i]))
         on = epoch + dt.timedelta(days=int(start_us[i] // 86_400_000_000))
         assert ages[i] == on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def test_every_format_writes_the_same_bytes_with_writer_threads_and_workers(cli, tmp_path):
+    """One writer thread per format, and worker processes, change no byte of any format."""
+    args = ("generate", "-n", 30, "--seed", 9, "--as-of", "2025-01-01", "--shard-size", 12,
+            "--formats", "fhir,hl7v2,vista,synthea_csv,patient_ndjson,bulk_ndjson")  # fmt: skip
+    assert cli(*args, "-o", tmp_path / "one").exit_code == 0
+    assert cli(*args, "-o", tmp_path / "two", "-w", 2).exit_code == 0
+    one, two = tree_digest(tmp_path / "one"), tree_digest(tmp_path / "two")
+    assert len(one) > 26
+    assert one == two
