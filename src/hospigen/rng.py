@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,16 +28,21 @@ Draw = int | str | np.ndarray  # a draw name, or per-key draw codes (see draw_co
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: a bijective avalanche mix of each uint64."""
-    with np.errstate(over="ignore"):
-        z = x + _GOLDEN  # a new array; the rest works in place (half the memory traffic)
-        z ^= z >> _S30
-        z *= _M1
-        z ^= z >> _S27
-        z *= _M2
-        z ^= z >> _S31
-        return z
+    if np.ndim(x) == 0:  # numpy warns about wrap-around for scalars only, not for arrays
+        with np.errstate(over="ignore"):
+            return _splitmix(np.atleast_1d(x))[0]
+    # no errstate context for arrays: entering it costs about as much as the mix itself for
+    # the small groups the module executor draws for
+    z = x + _GOLDEN  # a new array; the rest works in place (half the memory traffic)
+    z ^= z >> _S30
+    z *= _M1
+    z ^= z >> _S27
+    z *= _M2
+    z ^= z >> _S31
+    return z
 
 
+@lru_cache(maxsize=65_536)  # the executor hashes the same few hundred draw names per group
 def stable_hash(text: str) -> int:
     """A 64-bit hash of ``text`` that is the same in every process (unlike ``hash``)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
@@ -105,6 +111,16 @@ class KeyedRandom:
             d = np.uint64((stable_hash(draw) if isinstance(draw, str) else int(draw)) & _MASK)
         k = _splitmix(as_keys(keys) ^ self._base)
         return _splitmix(k ^ d)
+
+    def bits_many(
+        self, keys: int | Sequence[int] | np.ndarray, draws: Sequence[int | str]
+    ) -> list[np.ndarray]:
+        """``[bits(keys, d) for d in draws]``, hashing the keys once (row ids draw two words)."""
+        k = _splitmix(as_keys(keys) ^ self._base)
+        return [
+            _splitmix(k ^ np.uint64((stable_hash(d) if isinstance(d, str) else int(d)) & _MASK))
+            for d in draws
+        ]
 
     def uniform(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
         """Uniform floats in [0, 1), one per key."""

@@ -81,7 +81,9 @@ def add_encounters(
         stop=stop,
         klass=np.full(n, cohort.labels.add(klass), dtype=np.int32),
         code=np.full(n, code, dtype=np.int64),
-        reason=np.broadcast_to(np.asarray(reason, dtype=np.int64), n).copy(),
+        reason=np.full(n, reason, dtype=np.int64)
+        if np.ndim(reason) == 0
+        else np.array(reason, dtype=np.int64),
         site=np.full(n, site, dtype=np.int8),
         module=np.full(n, module, dtype=np.int32),
         cost=np.full(n, BASE_COST[klass]),

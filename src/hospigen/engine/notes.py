@@ -51,7 +51,11 @@ def _joined_per_encounter(
 ) -> tuple[pa.Array, np.ndarray]:
     """One ``"; "``-joined string per encounter from (encounter, item) pairs, ordered by
     ``rank`` (ties keep pair order); returns (text, items per encounter)."""
-    order = np.lexsort((rank, enc))
+    # one stable argsort on a combined integer key: the order of lexsort((rank, enc)), ~2x
+    # faster (and ~4x when the pairs come grouped by encounter)
+    low = int(rank.min()) if len(rank) else 0  # -1 (a null) must not reach the previous enc
+    span = int(rank.max()) - low + 1 if len(rank) else 1
+    order = np.argsort(enc.astype(np.int64) * span + (rank - low), kind="stable")
     enc, rank_sorted = enc[order], rank[order]
     if distinct:  # the same text twice in one list (a condition recorded twice) is said once
         keep = np.ones(len(enc), dtype=bool)
@@ -157,19 +161,25 @@ def _findings(encs: _Encounters) -> tuple[pa.Array, np.ndarray]:
     return _joined_per_encounter(encs.n, enc, item, rank, False)
 
 
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of day numbers since 1970-01-01, in integer arithmetic (Howard
+    Hinnant's ``civil_from_days``; ~3x faster than going through ``datetime64`` units)."""
+    z = days + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, day
+
+
 def _age_years(birth_days: np.ndarray, start_us: np.ndarray) -> np.ndarray:
     """Completed years of age at each start time (birthday not yet reached: one less)."""
-    born = birth_days.astype("datetime64[D]")
-    on = (start_us // 86_400_000_000).astype("datetime64[D]")
-
-    def parts(d):
-        years = d.astype("datetime64[Y]").astype(np.int64)
-        months = d.astype("datetime64[M]")
-        day = (d - months.astype("datetime64[D]")).astype(np.int64)
-        return years, (months.astype(np.int64) % 12) * 100 + day
-
-    (y0, md0), (y1, md1) = parts(born), parts(on)
-    return y1 - y0 - (md1 < md0)
+    y0, m0, d0 = _civil(np.asarray(birth_days, dtype=np.int64))
+    y1, m1, d1 = _civil(np.asarray(start_us, dtype=np.int64) // 86_400_000_000)
+    return y1 - y0 - (m1 * 100 + d1 < m0 * 100 + d0)
 
 
 def _sentence(*parts) -> pa.Array:

@@ -82,8 +82,10 @@ def _order(log, table: str) -> tuple[np.ndarray, np.ndarray]:
     """(sort order, per-patient ordinal of each sorted row)."""
     pidx = log.column(table, "pidx").astype(np.int64)
     when = log.column(table, "start" if table == "encounters" else "time").astype(np.float64)
-    seq = log.column(table, "seq").astype(np.int64)
-    order = np.lexsort((seq, when, pidx))  # stable: equal keys keep emission order
+    # lexsort is stable and the log's rows are in emission order (chunks are appended as the
+    # sequence number grows), so ties keep emission order without sorting on the sequence
+    # number too: the same order as sorting by (patient, time, sequence), in half the time
+    order = np.lexsort((when, pidx))
     p = pidx[order]
     first = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1] if len(p) else np.array([], np.int64)
     starts = np.repeat(first, np.diff(np.r_[first, len(p)]))

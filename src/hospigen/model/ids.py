@@ -28,8 +28,7 @@ _GROUPS = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))
 def _uuid_bytes(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.ndarray:
     """(n, 36) uint8: the canonical text of every UUID, in ASCII."""
     rnd = KeyedRandom(seed, f"id/{kind}")
-    hi = rnd.bits(keys, "hi")
-    lo = rnd.bits(keys, "lo")
+    hi, lo = rnd.bits_many(keys, ("hi", "lo"))
     # version 8 in bits 48..51 of hi; variant 0b10 in the top bits of lo
     hi = (hi & np.uint64(0xFFFFFFFFFFFF0FFF)) | np.uint64(0x8000)
     lo = (lo & np.uint64(0x3FFFFFFFFFFFFFFF)) | np.uint64(0x8000000000000000)

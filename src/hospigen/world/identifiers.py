@@ -56,4 +56,5 @@ def npis(rnd: KeyedRandom, keys: np.ndarray, organisation: bool = False) -> pa.A
     if (np.asarray(keys) >= _ORG_OFFSET).any():
         raise ValueError("too many entities for the synthetic NPI range")
     base = 900_000_000 + k
-    return pa.array(np.char.add(base.astype(str), luhn_check_digit(base).astype(str)))
+    # ten digits, the first a 9: the integer's decimal text is the NPI (no numpy string arrays)
+    return pc.cast(pa.array(base * 10 + luhn_check_digit(base)), pa.string())

@@ -155,7 +155,8 @@ class Catalog:
     def build(cls, facilities: pa.Table, payers: pa.Table, states=None) -> Catalog:
         """Precompute the nearest facilities of every ZIP."""
         p = places()
-        zip_state = p.state.to_numpy(zero_copy_only=False)
+        # fixed-width numpy strings: np.unique over them is ~10x faster than over objects
+        zip_state = p.state.to_numpy(zero_copy_only=False).astype(str)
         home = nearest_facility(p.lat, p.lon, zip_state, facilities, ("clinic", "hospital"))
         hospital = nearest_facility(p.lat, p.lon, zip_state, facilities, ("hospital",))
         return cls(facilities, payers, tuple(states) if states else None, home, hospital)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from hospigen.model import schema, uuids
+from hospigen.model import schema, uuid_array
 from hospigen.rng import KeyedRandom
 from hospigen.world.identifiers import npis
 from hospigen.world.reference import name_list
@@ -50,23 +50,31 @@ def providers_table(seed: int, facilities: pa.Table) -> pa.Table:
     fac_index = np.repeat(np.arange(len(staff)), per_facility)
     keys = np.arange(len(fac_index), dtype=np.int64)
     fac_types = np.array(facilities.column("facility_type").to_pylist())[fac_index]
-    specialty = np.empty(len(keys), dtype=object)
+    # specialties as indices into _NAMES, turned into strings by one Arrow take each (no
+    # per-provider Python objects: this table is built at every start)
+    specialty = np.zeros(len(keys), dtype=np.int64)
     for kind, weights in _MIX.items():
         sel = fac_types == kind
         if sel.any():
-            specialty[sel] = np.array(_NAMES)[rnd.choice(keys[sel], "specialty", weights)]
+            specialty[sel] = rnd.choice(keys[sel], "specialty", weights)
     female = rnd.uniform(keys, "sex") < 0.45  # AAMC 2022: 37 % of physicians, more among NPs
-    first_f = name_list("first_female").sample(rnd.uniform(keys, "first")).to_numpy(False)
-    first_m = name_list("first_male").sample(rnd.uniform(keys, "first")).to_numpy(False)
+    female_list, male_list = name_list("first_female"), name_list("first_male")
+    u_first = rnd.uniform(keys, "first")
+    first = np.where(
+        female, female_list.index(u_first), len(female_list.names) + male_list.index(u_first)
+    )
+    taken = pa.array(specialty)
     return pa.table(
         {
-            "provider_id": uuids(seed, "provider", keys),
+            "provider_id": uuid_array(seed, "provider", keys),
             "npi": npis(rnd, keys),
-            "first_name": np.where(female, first_f, first_m),
+            "first_name": pa.concat_arrays([female_list.names, male_list.names]).take(
+                pa.array(first)
+            ),
             "last_name": name_list("surname").sample(rnd.uniform(keys, "last")),
-            "gender": np.where(female, "F", "M"),
-            "specialty": specialty.astype(str),
-            "taxonomy_code": [SPECIALTIES[s] for s in specialty],
+            "gender": pa.array(np.where(female, "F", "M")),
+            "specialty": pa.array(_NAMES).take(taken),
+            "taxonomy_code": pa.array([SPECIALTIES[n] for n in _NAMES]).take(taken),
             "facility_id": facilities.column("facility_id").take(pa.array(fac_index)),
             "state": facilities.column("state").take(pa.array(fac_index)),
         },

@@ -1,0 +1,72 @@
+"""The Typer-free start of ``hospigen generate``: same results as the Typer path, same errors."""
+
+import subprocess
+import sys
+
+from hospigen.cli.generate import parse_fast
+from tests.conftest import tree_digest
+
+COMMON = ("--as-of", "2025-01-01", "--scenario", "pediatrics", "--seed", "8")
+
+
+def test_plain_arguments_are_parsed_without_typer():
+    params = parse_fast(["-n", "40", "--module", "a", "-m", "b", "--years-of-history=5", "-w", "2"])
+    assert params == {
+        "num_records": 40,
+        "module": ["a", "b"],
+        "years_of_history": 5.0,
+        "workers": 2,
+    }
+    assert parse_fast(["--list-modules"]) == {"list_modules": True}
+
+
+def test_anything_unusual_is_left_to_typer():
+    for args in (
+        ["--help"],
+        ["-n40"],  # attached short option: Click's business
+        ["-n", "forty"],
+        ["--seed", "-x"],
+        ["--list-modules=yes"],
+        ["--runner", "beam"],
+        ["--bogus", "1"],
+        ["-n"],
+        ["extra"],
+    ):
+        assert parse_fast(args) is None, args
+
+
+def test_fast_and_typer_paths_write_the_same_bytes_and_summary(cli, tmp_path, monkeypatch):
+    import hospigen.cli.generate as command
+
+    parsed = []
+    monkeypatch.setattr(command, "parse_fast", lambda a: parsed.append(parse_fast(a)) or parsed[-1])
+    fast = cli("generate", "-n", "40", "-o", tmp_path / "one", *COMMON)
+    # "-n40" is not a plain spelling: this run goes through Typer and Click
+    typer = cli("generate", "-n40", "-o", tmp_path / "two", *COMMON)
+    assert fast.exit_code == typer.exit_code == 0
+    assert parsed[0]["num_records"] == 40 and parsed[1] is None  # each path really ran
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+    assert fast.stdout.replace("one", "two") == typer.stdout
+
+
+def test_user_errors_are_one_line_on_both_paths(cli, tmp_path):
+    bad_format = cli("generate", "-n", "3", "-o", tmp_path, "--output-format", "xml")
+    assert bad_format.exit_code == 2
+    assert bad_format.stderr.strip().splitlines() == [
+        "error: --output-format must be csv, parquet or both, got 'xml'"
+    ]
+    bad_number = cli("generate", "-n", "3", "-o", tmp_path, "--seed", "abc")
+    assert bad_number.exit_code == 2
+    assert "Traceback" not in bad_number.stderr
+    assert "Invalid value for '--seed'" in bad_number.stderr
+
+
+def test_generate_does_not_import_typer_or_pydantic(tmp_path):
+    probe = (
+        "import sys; from hospigen.cli.app import main; "
+        f"code = main(['generate', '-n', '2', '-o', {str(tmp_path)!r}, '--as-of', '2025-01-01']); "
+        "heavy = sorted(m for m in ('typer', 'click', 'pydantic', 'duckdb', 'pyarrow.dataset') "
+        "if m in sys.modules); print(code, heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
