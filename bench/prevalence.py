@@ -20,9 +20,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from benchlib import print_machine, table, timed  # noqa: E402
-
 import hospigen  # noqa: E402
+from benchlib import print_machine, table, timed  # noqa: E402
 from hospigen.report.prevalence import compare, read_targets  # noqa: E402
 
 AS_OF = dt.date(2025, 1, 1)

@@ -70,3 +70,21 @@ def test_generate_does_not_import_typer_or_pydantic(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_fast_path_knows_exactly_the_options_typer_declares():
+    """The fast parser's option table cannot drift from the Typer command: same spellings,
+    same parameter names (a new option added to one and not the other fails here)."""
+    import typer
+
+    from hospigen.cli.app import app
+    from hospigen.cli.generate import _OPTIONS
+
+    command = typer.main.get_command(app).commands["generate"]
+    declared = {
+        opt: param.name
+        for param in command.params
+        for opt in param.opts
+        if not param.hidden and opt != "--help"
+    }
+    assert {opt: dest for opt, (dest, _) in _OPTIONS.items()} == declared
