@@ -333,20 +333,43 @@ class ColumnRenderer:
         return self._block("Observation", text, patient)
 
     def _grouped(self, t: pa.Table, effective: pa.Array, mask, extra: dict) -> pa.Table:
-        """Rows under ``mask`` grouped by (patient, encounter, time[, panel]), first-seen order."""
+        """Rows under ``mask`` grouped by (patient, encounter, time[, panel]).
+
+        Groups come in (patient, time, encounter id) order and, between panels of the same
+        draw, in the order of their first row; members stay in row order. Both orders are
+        built here from the sorted rows, so they never depend on the window or shard the
+        rows arrived in (Acero's ``group_by`` emitted tied panels in an order that did).
+        """
         rows = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
-        cols = {"_patient": self._patient_index["observations"][rows],
-                "encounter_id": t["encounter_id"].take(rows), "_eff": effective.take(rows),
-                "patient_id": t["patient_id"].take(rows),
-                "observation_id": t["observation_id"].take(rows)}  # fmt: skip
-        cols.update({name: flat(col).take(rows) for name, col in extra.items()})
-        sub = pa.table(cols)
-        keys = ["_patient", "encounter_id", "_eff"] + (["panel"] if "panel" in extra else [])
-        lists = [c for c in sub.column_names if c not in keys]
-        grouped = sub.group_by(keys, use_threads=False).aggregate([(c, "list") for c in lists])
-        order = pc.sort_indices(grouped, [("_patient", "ascending"), ("_eff", "ascending"),
-                                          ("encounter_id", "ascending")])  # fmt: skip
-        return grouped.take(order)
+        patient = self._patient_index["observations"][rows]
+        enc, eff = flat(t["encounter_id"]).take(rows), effective.take(rows)
+        keys = [patient, _dense_rank(eff), _dense_rank(enc)]
+        if "panel" in extra:
+            keys.append(_dense_rank(flat(extra["panel"]).take(rows)))
+        # np.lexsort: the last key is the primary one; the row number breaks every tie
+        order = np.lexsort([np.arange(len(rows)), *keys[::-1]])
+        changed = np.zeros(len(rows), bool)
+        for k in keys:
+            changed[1:] |= k[order][1:] != k[order][:-1]
+        changed[:1] = True
+        starts = np.flatnonzero(changed)
+        sizes = np.diff(np.append(starts, len(rows)))
+        first = order[starts]  # the smallest row of each group
+        ranked = np.lexsort([first, keys[2][first], keys[1][first], keys[0][first]])
+        offsets = np.concatenate([[0], np.cumsum(sizes[ranked])]).astype(np.int32)
+        shift = np.repeat(starts[ranked] - offsets[:-1], sizes[ranked])
+        members = rows[order[np.arange(len(rows)) + shift]]
+        lead = rows[first[ranked]]
+        cols = {"_patient": patient[first[ranked]], "encounter_id": enc.take(first[ranked]),
+                "_eff": eff.take(first[ranked])}  # fmt: skip
+        if "panel" in extra:
+            cols["panel"] = flat(extra["panel"]).take(lead)
+        listed = {"patient_id": t["patient_id"], "observation_id": t["observation_id"]}
+        listed.update({name: col for name, col in extra.items() if name != "panel"})
+        for name, col in listed.items():
+            values = flat(col).take(members)
+            cols[f"{name}_list"] = pa.ListArray.from_arrays(pa.array(offsets), values)
+        return pa.table(cols)
 
     def _blood_pressure(self, t: pa.Table, effective: pa.Array, mask) -> Rendered:
         component = pc.if_else(
@@ -402,6 +425,11 @@ class ColumnRenderer:
             f',"result":[{{"reference":"{prefix}', results, '"}]}',
         )  # fmt: skip
         return self._block("DiagnosticReport", text, g["_patient"].to_numpy())
+
+
+def _dense_rank(values: pa.Array) -> np.ndarray:
+    """Each value's rank among the distinct values (equal values share it), as integers."""
+    return pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy()
 
 
 def render_blocks(view: ShardView, last_updated: str, *, local_refs: bool) -> list[Rendered]:
