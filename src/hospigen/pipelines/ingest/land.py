@@ -37,7 +37,7 @@ from hospigen.pipelines.ingest.fhir import (
     patient_of,
 )
 from hospigen.pipelines.ingest.tables import read_ledger, record, replace_errors
-from hospigen.store import ObjectStore, join_key, sha256
+from hospigen.store import ObjectInfo, ObjectStore, join_key, sha256
 from hospigen.warehouse import Warehouse
 
 SHARED_NAME = "shared_resources.ndjson"
@@ -45,9 +45,33 @@ PUT_BATCH = 500
 READERS = 8
 
 
-#: what land learned about the lines of each object it wrote: key → (sha256, per-line
-#: (resourceType, id, generation time text)); wrap-load uses it instead of parsing them again
-Parsed = dict[str, tuple[str, list[tuple[str, str, str | None]]]]
+#: per line of an object: (resourceType, id, generation time text)
+LineFacts = list[tuple[str, str, str | None]]
+
+
+@dataclass
+class Landed:
+    """One object of a landing, as held in memory: its bytes, sha256, what land parsed from
+    each line, and the store fingerprint it has now (``""`` until it is known)."""
+
+    data: bytes
+    checksum: str
+    lines: LineFacts
+    fingerprint: str = ""
+
+
+@dataclass
+class Handoff:
+    """What ``ingest run`` passes from land to wrap-load so that wrap-load neither lists the
+    store nor reads, hashes or parses again what land has just written.
+
+    ``listing`` is the store below the prefix after landing (land's own listing plus its
+    writes); ``objects`` are this landing's objects by key. Wrap-load trusts an object's bytes
+    only while the listing's fingerprint is the one recorded here.
+    """
+
+    listing: list[ObjectInfo]
+    objects: dict[str, Landed]
 
 
 @dataclass
@@ -61,7 +85,10 @@ class LandResult:
     errors: list[BadLine] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     source_unchanged: bool = False
-    parsed: Parsed = field(default_factory=dict, repr=False)
+    #: objects by name below the prefix (by key once ``land`` returns)
+    objects: dict[str, Landed] = field(default_factory=dict, repr=False)
+    #: for wrap-load in the same run; ``None`` when nothing was landed
+    handoff: Handoff | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -160,12 +187,19 @@ def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, 
 def read_all(files: list[SourceFile]) -> list[tuple[str, bytes]]:
     """(name, bytes) of every input file, read concurrently (I/O latency, not CPU, bounds it)."""
 
-    def one(f: SourceFile) -> bytes:
-        with open(f.path, "rb") as fh:
-            return fh.read()
+    def some(part: list[SourceFile]) -> list[bytes]:
+        out = []
+        for f in part:
+            with open(f.path, "rb") as fh:
+                out.append(fh.read())
+        return out
 
+    # one contiguous slice per thread: a future per small file cost more than reading it
+    size = max(1, -(-len(files) // READERS))
     with ThreadPoolExecutor(READERS) as pool:
-        return list(zip([f.name for f in files], pool.map(one, files), strict=True))
+        parts = pool.map(some, [files[i : i + size] for i in range(0, len(files), size)])
+        data = [d for part in parts for d in part]
+    return list(zip([f.name for f in files], data, strict=True))
 
 
 def plan(
@@ -176,7 +210,7 @@ def plan(
 ) -> tuple[dict[str, bytes], LandResult]:
     """The objects (relative name → bytes) that landing ``source`` produces, and a summary.
 
-    Every resource is parsed once here; ``LandResult.parsed`` keeps, per object name, what
+    Every resource is parsed once here; ``LandResult.objects`` keeps, per object name, what
     wrap-load needs from each line so that a whole run never parses a resource twice.
     """
     files = discover(source) if files is None else files
@@ -227,7 +261,7 @@ def _plan(
         group = groups[pid]
         data = b"\n".join([line for line, _ in group]) + b"\n"
         objects[name] = data
-        result.parsed[name] = (sha256(data), [meta for _, meta in group])
+        result.objects[name] = Landed(data, sha256(data), [meta for _, meta in group])
     result.patients = len(ids)
     return objects, result
 
@@ -266,21 +300,25 @@ def land(
     sums: dict[str, str] = {}
     for name, data in objects.items():
         key = join_key(prefix, name)
-        sums[key] = result.parsed[name][0]
+        sums[key] = result.objects[name].checksum
         seen = landed.get(key)
         if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
             result.unchanged += 1
         else:
             todo[key] = data
     keys = list(todo)
+    prints: dict[str, str] = {}
     for start in range(0, len(keys), PUT_BATCH):
         batch = {k: todo[k] for k in keys[start : start + PUT_BATCH]}
-        store.put_many(batch)
+        prints.update((k, w.fingerprint) for k, w in store.put_many(batch).items())
         faults.checkpoint("land:after-put")
         if progress:
             progress(len(batch))
     result.written = keys
-    listed = {o.key: o for o in store.list(prefix)} if keys else listed
+    if all(prints.get(k) for k in keys):  # the store told every new fingerprint: no listing
+        listed.update((k, ObjectInfo(k, len(todo[k]), prints[k])) for k in keys)
+    else:
+        listed = {o.key: o for o in store.list(prefix)}
     with wh.transaction():
         record(
             wh,
@@ -304,5 +342,8 @@ def land(
         record(
             wh, "source", [(source_key, digest, fingerprint, len(files), result.resources, "")], now
         )
-    result.parsed = {join_key(prefix, name): v for name, v in result.parsed.items()}
+    result.objects = {join_key(prefix, name): v for name, v in result.objects.items()}
+    for key, obj in result.objects.items():
+        obj.fingerprint = listed[key].fingerprint if key in listed else ""
+    result.handoff = Handoff(sorted(listed.values(), key=lambda o: o.key), result.objects)
     return result
