@@ -266,7 +266,68 @@ def _plan(
     return objects, result
 
 
-def land(
+@dataclass
+class Landing:
+    """A landing under way: what to write and how to record it (``land`` runs one to the end;
+    ``ingest run`` interleaves its writes with wrap-load, see :mod:`.pipelined`)."""
+
+    store: ObjectStore
+    prefix: str
+    now: dt.datetime
+    files: list[SourceFile]
+    source_entry: tuple
+    result: LandResult
+    #: every object below the prefix by key: the store's listing, then each write's fingerprint
+    listed: dict[str, ObjectInfo]
+    #: objects to write, by key, in key order
+    todo: dict[str, bytes]
+    #: sha256 of every object of the landing, by key
+    sums: dict[str, str]
+
+    def batches(self) -> list[list[str]]:
+        """The keys to write, :data:`PUT_BATCH` per store call."""
+        keys = list(self.todo)
+        return [keys[i : i + PUT_BATCH] for i in range(0, len(keys), PUT_BATCH)]
+
+    def put(self, keys: list[str]) -> dict[str, str]:
+        """Write ``keys``; key → fingerprint (``""`` where the store does not say)."""
+        written = self.store.put_many({k: self.todo[k] for k in keys})
+        faults.checkpoint("land:after-put")
+        return {k: w.fingerprint for k, w in written.items()}
+
+    def learn(self, prints: dict[str, str]) -> None:
+        """Take the fingerprints of written objects into ``listed`` (listing if one is unknown)."""
+        if all(prints.values()):
+            self.listed.update((k, ObjectInfo(k, len(self.todo[k]), f)) for k, f in prints.items())
+        else:
+            self.listed = {o.key: o for o in self.store.list(self.prefix)}
+
+    def record_landed(self, wh: Warehouse, keys: list[str]) -> None:
+        """Ledger rows (stage ``landed``) of written ``keys`` (caller's transaction)."""
+        rows = []
+        for k in keys:
+            info, data = self.listed.get(k), self.todo[k]
+            fingerprint = info.fingerprint if info else ""
+            rows.append((k, self.sums[k], fingerprint, len(data), data.count(b"\n"), ""))
+        record(wh, "landed", rows, self.now)
+
+    def finish(self, wh: Warehouse) -> LandResult:
+        """Record the input's errors and digest (caller's transaction); the result, with the
+        hand-off for wrap-load."""
+        result = self.result
+        sources = sorted({b.object for b in result.errors} | {f.name for f in self.files})
+        replace_errors(wh, "land", sources, result.errors, self.now)
+        faults.checkpoint("land:before-source")
+        record(wh, "source", [self.source_entry], self.now)
+        result.written = list(self.todo)
+        result.objects = {join_key(self.prefix, n): v for n, v in result.objects.items()}
+        for key, obj in result.objects.items():
+            obj.fingerprint = self.listed[key].fingerprint if key in self.listed else ""
+        result.handoff = Handoff(sorted(self.listed.values(), key=lambda o: o.key), result.objects)
+        return result
+
+
+def start_landing(
     source: Path,
     store: ObjectStore,
     prefix: str,
@@ -274,16 +335,13 @@ def land(
     *,
     now: dt.datetime,
     generated_at: dt.datetime | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> LandResult:
-    """Land ``source`` under ``prefix``; objects whose bytes are unchanged are not rewritten.
-
-    Idempotent: the ledger remembers a digest of the whole input, so landing the same input
-    again reads it once to checksum it and writes nothing.
-    """
+) -> Landing | LandResult:
+    """Read and plan a landing of ``source``; a finished :class:`LandResult` (nothing to do)
+    when the input is unchanged since the last landing."""
+    prefix = prefix.strip("/")
     files = discover(source)
     fingerprint = listing_fingerprint(files)
-    source_key = f"{prefix.strip('/')}/"  # ledger name of this landing
+    source_key = f"{prefix}/"  # ledger name of this landing
     seen = read_ledger(wh, "source").get(source_key, ("", ""))
     if seen[1] == fingerprint:  # no input file renamed, resized or touched: nothing to read
         return LandResult(source_unchanged=True)
@@ -300,50 +358,40 @@ def land(
     sums: dict[str, str] = {}
     for name, data in objects.items():
         key = join_key(prefix, name)
-        sums[key] = result.objects[name].checksum
         seen = landed.get(key)
+        sums[key] = result.objects[name].checksum
         if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
             result.unchanged += 1
         else:
             todo[key] = data
-    keys = list(todo)
+    entry = (source_key, digest, fingerprint, len(files), result.resources, "")
+    return Landing(store, prefix, now, files, entry, result, listed, todo, sums)
+
+
+def land(
+    source: Path,
+    store: ObjectStore,
+    prefix: str,
+    wh: Warehouse,
+    *,
+    now: dt.datetime,
+    generated_at: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LandResult:
+    """Land ``source`` under ``prefix``; objects whose bytes are unchanged are not rewritten.
+
+    Idempotent: the ledger remembers a digest of the whole input, so landing the same input
+    again reads it once to checksum it and writes nothing.
+    """
+    landing = start_landing(source, store, prefix, wh, now=now, generated_at=generated_at)
+    if isinstance(landing, LandResult):
+        return landing
     prints: dict[str, str] = {}
-    for start in range(0, len(keys), PUT_BATCH):
-        batch = {k: todo[k] for k in keys[start : start + PUT_BATCH]}
-        prints.update((k, w.fingerprint) for k, w in store.put_many(batch).items())
-        faults.checkpoint("land:after-put")
+    for keys in landing.batches():
+        prints.update(landing.put(keys))
         if progress:
-            progress(len(batch))
-    result.written = keys
-    if all(prints.get(k) for k in keys):  # the store told every new fingerprint: no listing
-        listed.update((k, ObjectInfo(k, len(todo[k]), prints[k])) for k in keys)
-    else:
-        listed = {o.key: o for o in store.list(prefix)}
+            progress(len(keys))
+    landing.learn(prints)
     with wh.transaction():
-        record(
-            wh,
-            "landed",
-            [
-                (
-                    k,
-                    sums[k],
-                    listed[k].fingerprint if k in listed else "",
-                    len(todo[k]),
-                    todo[k].count(b"\n"),
-                    "",
-                )
-                for k in keys
-            ],
-            now,
-        )
-        sources = sorted({b.object for b in result.errors} | {f.name for f in files})
-        replace_errors(wh, "land", sources, result.errors, now)
-        faults.checkpoint("land:before-source")
-        record(
-            wh, "source", [(source_key, digest, fingerprint, len(files), result.resources, "")], now
-        )
-    result.objects = {join_key(prefix, name): v for name, v in result.objects.items()}
-    for key, obj in result.objects.items():
-        obj.fingerprint = listed[key].fingerprint if key in listed else ""
-    result.handoff = Handoff(sorted(listed.values(), key=lambda o: o.key), result.objects)
-    return result
+        landing.record_landed(wh, list(landing.todo))
+        return landing.finish(wh)
