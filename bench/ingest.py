@@ -91,10 +91,11 @@ def one_workload(base: Path, n: int, now: dt.datetime) -> dict:
             landed = land(root / "src", store, "patients", wh, now=now)
             steps["land"] = time.perf_counter() - t
             t = time.perf_counter()
-            wrap_load(store, "patients", wh, now=now, parsed=landed.parsed)
+            wrap_load(store, "patients", wh, now=now, handoff=landed.handoff)
             steps["wrap-load"] = time.perf_counter() - t
             t = time.perf_counter()
             materialize(wh, now=now)
+            wh.checkpoint()
             steps["materialize"] = time.perf_counter() - t
             return steps
 

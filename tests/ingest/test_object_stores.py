@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -88,7 +89,14 @@ def remote_env(monkeypatch, gcs_emulator, moto_endpoint):
 
 def _exercise(store, base: str) -> None:
     store.put(f"{base}/a/one.ndjson", b"1\n")
-    store.put_many({f"{base}/a/two.ndjson": b"22\n", f"{base}/b/three.ndjson": b"333\n"})
+    objects = {f"{base}/a/two.ndjson": b"22\n", f"{base}/b/three.ndjson": b"333\n"}
+    written = store.put_many(objects)
+    assert {k: w.checksum for k, w in written.items()} == {
+        k: hashlib.sha256(v).hexdigest() for k, v in objects.items()
+    }
+    fingerprints = {o.key: o.fingerprint for o in store.list(base)}
+    for key, w in written.items():  # a fingerprint the store gives is the one it lists
+        assert w.fingerprint in ("", fingerprints[key])
     listed = store.list(f"{base}/a")
     assert [o.key for o in listed] == [f"{base}/a/one.ndjson", f"{base}/a/two.ndjson"]
     assert [o.size for o in listed] == [2, 3] and all(o.fingerprint for o in listed)
@@ -113,6 +121,18 @@ def test_local_store(tmp_path):
     _exercise(store, "t")
     assert not [p for p in (tmp_path / "root").rglob("*.partial")]
     assert store.uri("t/b/three.ndjson") == str(tmp_path / "root" / "t" / "b" / "three.ndjson")
+
+
+def test_local_put_many_reports_the_listed_fingerprint(tmp_path):
+    # sizes below, at and above the file buffer, and enough objects to use the writer threads
+    store = open_store(tmp_path / "root")
+    objects = {f"p/o{i:03d}.ndjson": b"x" * (i * 331) for i in range(64)}
+    written = store.put_many(objects)
+    listed = {o.key: o.fingerprint for o in store.list("p")}
+    assert {k: w.fingerprint for k, w in written.items()} == listed
+    assert {k: w.checksum for k, w in written.items()} == {
+        k: hashlib.sha256(v).hexdigest() for k, v in objects.items()
+    }
 
 
 @pytest.mark.parametrize("scheme", ["gs", "s3"])

@@ -102,6 +102,7 @@ def _context(bucket: str, warehouse: str, dataset: str, dry_run: bool):
         store, wh = DryRunStore(store, say), DryRunWarehouse(wh, say)
     try:
         yield store, wh
+        wh.checkpoint()  # once per command: steps commit batches without folding the log
     finally:
         wh.close()
 
@@ -172,11 +173,11 @@ def wrap_load_command(
     _rejected(r.errors)
 
 
-def _wrap_load(store, prefix, wh, now, file=None, batch=2000, parsed=None):
+def _wrap_load(store, prefix, wh, now, file=None, batch=2000, handoff=None):
     from hospigen.pipelines.ingest import wrap_load
     from hospigen.pipelines.ingest.wrap_load import pending
 
-    total = len(pending(store, prefix, wh, file)[0])
+    total = len(pending(store, prefix, wh, file, handoff.listing if handoff else None)[0])
     with progress_bar("wrap + load", total) as advance:
         return wrap_load(
             store,
@@ -186,7 +187,7 @@ def _wrap_load(store, prefix, wh, now, file=None, batch=2000, parsed=None):
             only=file,
             batch_size=max(1, batch),
             progress=advance,
-            parsed=parsed,
+            handoff=handoff,
         )
 
 
@@ -260,7 +261,7 @@ def run_command(
             now=stamp,
             generated_at=_now(generated_at) if generated_at else None,
         )
-        loaded = _wrap_load(store, key, wh, stamp, None, load_batch, landed.parsed)
+        loaded = _wrap_load(store, key, wh, stamp, None, load_batch, landed.handoff)
         merged = materialize(wh, now=stamp)
     if landed.source_unchanged:
         console.print("land: input unchanged since the last landing; nothing written")

@@ -37,6 +37,15 @@ class ObjectInfo:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class Written:
+    """What one put wrote: the sha256 of its bytes and, where the backend learns it while
+    writing, the fingerprint a later listing will show (``""``: list to find out)."""
+
+    checksum: str
+    fingerprint: str = ""
+
+
 def check_key(key: str) -> str:
     """``key`` if it is a safe relative object key, else :class:`StoreError`."""
     if not isinstance(key, str) or not key:
@@ -71,10 +80,12 @@ class ObjectStore(ABC):
     def put(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` atomically: readers see the old object or the new one."""
 
-    def put_many(self, objects: dict[str, bytes]) -> None:
-        """Write several objects (backends may do it concurrently)."""
+    def put_many(self, objects: dict[str, bytes]) -> dict[str, Written]:
+        """Write several objects (backends may do it concurrently); key → :class:`Written`,
+        so callers need neither hash the bytes again nor list the store for fingerprints."""
         for key, data in objects.items():
             self.put(key, data)
+        return {key: Written(sha256(data)) for key, data in objects.items()}
 
     @abstractmethod
     def get(self, key: str) -> bytes:

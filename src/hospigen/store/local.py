@@ -10,7 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from hospigen.store.base import ObjectInfo, ObjectStore, StoreError, check_key, list_prefix
+from hospigen.store.base import (
+    ObjectInfo,
+    ObjectStore,
+    StoreError,
+    Written,
+    check_key,
+    list_prefix,
+    sha256,
+)
 
 _PARTIAL = ".partial"
 _THREADS = 4  # concurrent file writes/reads in put_many/get_many (4 beat 1 and 8 here)
@@ -28,6 +36,11 @@ def _spread(fn: Callable[[T], R], jobs: list[T]) -> list[R]:
     with ThreadPoolExecutor(len(slices)) as pool:
         parts = list(pool.map(lambda part: [fn(job) for job in part], slices))
     return [r for part in parts for r in part]
+
+
+def _fingerprint(st: os.stat_result) -> str:
+    """A local object's change marker: size and modification time."""
+    return f"{st.st_size}:{st.st_mtime_ns}"
 
 
 class LocalStore(ObjectStore):
@@ -64,19 +77,24 @@ class LocalStore(ObjectStore):
                 raise StoreError(f"cannot write below {folder}: {exc.strerror or exc}") from None
             self._made_dirs.add(folder)
 
-    def _write(self, key: str, path: str, data: bytes) -> None:
+    def _write(self, key: str, path: str, data: bytes) -> Written:
         head, name = os.path.split(path)
         tmp = os.path.join(head, f".{name}.{os.getpid()}.{threading.get_ident()}{_PARTIAL}")
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
+                fh.flush()  # the last write sets the mtime: it must reach the file first
+                # the rename keeps the inode, so this is what list() will show: no second stat
+                st = os.fstat(fh.fileno())
             os.replace(tmp, path)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise StoreError(f"cannot write {self.uri(key)}: {exc.strerror or exc}") from None
+        # hashed here, on the writer thread (hashlib releases the GIL for buffers > 2 KiB)
+        return Written(sha256(data), _fingerprint(st))
 
-    def put_many(self, objects: dict[str, bytes]) -> None:
+    def put_many(self, objects: dict[str, bytes]) -> dict[str, Written]:
         """Write several objects, each atomically, on a few threads: creating files is bound
         by filesystem latency, which overlapping hides (the GIL is released during I/O)."""
         jobs = []
@@ -84,7 +102,8 @@ class LocalStore(ObjectStore):
             path = self._path(key)
             self._made(os.path.dirname(path))
             jobs.append((key, path, data))
-        _spread(lambda job: self._write(*job), jobs)
+        written = _spread(lambda job: self._write(*job), jobs)
+        return dict(zip([job[0] for job in jobs], written, strict=True))
 
     def get(self, key: str) -> bytes:
         return self._read(key, self._path(key))
@@ -117,7 +136,7 @@ class LocalStore(ObjectStore):
                     elif not entry.name.endswith(_PARTIAL):
                         st = entry.stat()
                         key = f"{rel}{entry.name}"
-                        found.append(ObjectInfo(key, st.st_size, f"{st.st_size}:{st.st_mtime_ns}"))
+                        found.append(ObjectInfo(key, st.st_size, _fingerprint(st)))
         return sorted(found, key=lambda o: o.key)
 
     def exists(self, key: str) -> bool:

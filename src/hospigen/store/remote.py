@@ -5,7 +5,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from hospigen.store.base import ObjectInfo, ObjectStore, StoreError, check_key, list_prefix
+from hospigen.store.base import (
+    ObjectInfo,
+    ObjectStore,
+    StoreError,
+    Written,
+    check_key,
+    list_prefix,
+    sha256,
+)
 
 
 def _fingerprint(detail: dict) -> str:
@@ -30,13 +38,15 @@ class FsspecStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         self.put_many({key: data})
 
-    def put_many(self, objects: dict[str, bytes]) -> None:
+    def put_many(self, objects: dict[str, bytes]) -> dict[str, Written]:
         if not objects:
-            return
+            return {}
         try:  # fsspec's async backends upload a dict of objects concurrently
             self.fs.pipe({self._path(k): v for k, v in objects.items()})
         except Exception as exc:
             raise StoreError(f"upload to {self.url} failed: {type(exc).__name__}: {exc}") from None
+        # the fingerprint (md5, ETag) is the service's to give: callers list to learn it
+        return {key: Written(sha256(data)) for key, data in objects.items()}
 
     def get(self, key: str) -> bytes:
         try:

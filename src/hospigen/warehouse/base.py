@@ -60,6 +60,13 @@ class Warehouse(ABC):
         """All-or-nothing for the statements inside, where the engine supports it."""
         yield
 
+    def checkpoint(self) -> None:  # noqa: B027 - engines without a write-ahead log do nothing
+        """Make everything committed so far durable in the engine's main storage.
+
+        Pipelines call it once after their last step: engines that would otherwise fold their
+        log into storage after every commit (DuckDB) do that work once instead.
+        """
+
     def close(self) -> None:  # noqa: B027 - most adapters have nothing to release
         """Release the connection."""
 

@@ -11,6 +11,9 @@ import pyarrow as pa
 from hospigen.warehouse.base import Warehouse, WarehouseError, register
 from hospigen.warehouse.sql import ident
 
+#: how large the write-ahead log may grow before DuckDB checkpoints on its own
+WAL_LIMIT = "1GB"
+
 
 class DuckDBWarehouse(Warehouse):
     """A DuckDB database file; ``read_only`` opens it without taking the write lock."""
@@ -33,6 +36,12 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"cannot open {path}: {exc}") from None
         self._depth = 0
         self._columns: dict[str, dict[str, str]] | None = None
+        if not read_only:
+            # DuckDB folds its write-ahead log into the file at the commit that takes the log
+            # past 16 MiB: every load batch paid that (compressing all its strings again).
+            # With a larger bound the log is folded once, by checkpoint() (or close()); a
+            # crash before then loses nothing, as the log is replayed when the file is opened.
+            self._run(f"SET checkpoint_threshold = '{WAL_LIMIT}'")
 
     def _run(self, sql: str):
         import duckdb
@@ -95,6 +104,9 @@ class DuckDBWarehouse(Warehouse):
             raise
         self._depth = 0
         self._run("COMMIT")
+
+    def checkpoint(self) -> None:
+        self._run("CHECKPOINT")
 
     def close(self) -> None:
         self.con.close()

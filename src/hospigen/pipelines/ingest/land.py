@@ -37,7 +37,7 @@ from hospigen.pipelines.ingest.fhir import (
     patient_of,
 )
 from hospigen.pipelines.ingest.tables import read_ledger, record, replace_errors
-from hospigen.store import ObjectStore, join_key, sha256
+from hospigen.store import ObjectInfo, ObjectStore, join_key, sha256
 from hospigen.warehouse import Warehouse
 
 SHARED_NAME = "shared_resources.ndjson"
@@ -45,9 +45,33 @@ PUT_BATCH = 500
 READERS = 8
 
 
-#: what land learned about the lines of each object it wrote: key → (sha256, per-line
-#: (resourceType, id, generation time text)); wrap-load uses it instead of parsing them again
-Parsed = dict[str, tuple[str, list[tuple[str, str, str | None]]]]
+#: per line of an object: (resourceType, id, generation time text)
+LineFacts = list[tuple[str, str, str | None]]
+
+
+@dataclass
+class Landed:
+    """One object of a landing, as held in memory: its bytes, sha256, what land parsed from
+    each line, and the store fingerprint it has now (``""`` until it is known)."""
+
+    data: bytes
+    checksum: str
+    lines: LineFacts
+    fingerprint: str = ""
+
+
+@dataclass
+class Handoff:
+    """What ``ingest run`` passes from land to wrap-load so that wrap-load neither lists the
+    store nor reads, hashes or parses again what land has just written.
+
+    ``listing`` is the store below the prefix after landing (land's own listing plus its
+    writes); ``objects`` are this landing's objects by key. Wrap-load trusts an object's bytes
+    only while the listing's fingerprint is the one recorded here.
+    """
+
+    listing: list[ObjectInfo]
+    objects: dict[str, Landed]
 
 
 @dataclass
@@ -61,7 +85,10 @@ class LandResult:
     errors: list[BadLine] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     source_unchanged: bool = False
-    parsed: Parsed = field(default_factory=dict, repr=False)
+    #: objects by name below the prefix (by key once ``land`` returns)
+    objects: dict[str, Landed] = field(default_factory=dict, repr=False)
+    #: for wrap-load in the same run; ``None`` when nothing was landed
+    handoff: Handoff | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -160,12 +187,19 @@ def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, 
 def read_all(files: list[SourceFile]) -> list[tuple[str, bytes]]:
     """(name, bytes) of every input file, read concurrently (I/O latency, not CPU, bounds it)."""
 
-    def one(f: SourceFile) -> bytes:
-        with open(f.path, "rb") as fh:
-            return fh.read()
+    def some(part: list[SourceFile]) -> list[bytes]:
+        out = []
+        for f in part:
+            with open(f.path, "rb") as fh:
+                out.append(fh.read())
+        return out
 
+    # one contiguous slice per thread: a future per small file cost more than reading it
+    size = max(1, -(-len(files) // READERS))
     with ThreadPoolExecutor(READERS) as pool:
-        return list(zip([f.name for f in files], pool.map(one, files), strict=True))
+        parts = pool.map(some, [files[i : i + size] for i in range(0, len(files), size)])
+        data = [d for part in parts for d in part]
+    return list(zip([f.name for f in files], data, strict=True))
 
 
 def plan(
@@ -176,7 +210,7 @@ def plan(
 ) -> tuple[dict[str, bytes], LandResult]:
     """The objects (relative name → bytes) that landing ``source`` produces, and a summary.
 
-    Every resource is parsed once here; ``LandResult.parsed`` keeps, per object name, what
+    Every resource is parsed once here; ``LandResult.objects`` keeps, per object name, what
     wrap-load needs from each line so that a whole run never parses a resource twice.
     """
     files = discover(source) if files is None else files
@@ -227,9 +261,111 @@ def _plan(
         group = groups[pid]
         data = b"\n".join([line for line, _ in group]) + b"\n"
         objects[name] = data
-        result.parsed[name] = (sha256(data), [meta for _, meta in group])
+        result.objects[name] = Landed(data, sha256(data), [meta for _, meta in group])
     result.patients = len(ids)
     return objects, result
+
+
+@dataclass
+class Landing:
+    """A landing under way: what to write and how to record it (``land`` runs one to the end;
+    ``ingest run`` interleaves its writes with wrap-load, see :mod:`.pipelined`)."""
+
+    store: ObjectStore
+    prefix: str
+    now: dt.datetime
+    files: list[SourceFile]
+    source_entry: tuple
+    result: LandResult
+    #: every object below the prefix by key: the store's listing, then each write's fingerprint
+    listed: dict[str, ObjectInfo]
+    #: objects to write, by key, in key order
+    todo: dict[str, bytes]
+    #: sha256 of every object of the landing, by key
+    sums: dict[str, str]
+
+    def batches(self) -> list[list[str]]:
+        """The keys to write, :data:`PUT_BATCH` per store call."""
+        keys = list(self.todo)
+        return [keys[i : i + PUT_BATCH] for i in range(0, len(keys), PUT_BATCH)]
+
+    def put(self, keys: list[str]) -> dict[str, str]:
+        """Write ``keys``; key → fingerprint (``""`` where the store does not say)."""
+        written = self.store.put_many({k: self.todo[k] for k in keys})
+        faults.checkpoint("land:after-put")
+        return {k: w.fingerprint for k, w in written.items()}
+
+    def learn(self, prints: dict[str, str]) -> None:
+        """Take the fingerprints of written objects into ``listed`` (listing if one is unknown)."""
+        if all(prints.values()):
+            self.listed.update((k, ObjectInfo(k, len(self.todo[k]), f)) for k, f in prints.items())
+        else:
+            self.listed = {o.key: o for o in self.store.list(self.prefix)}
+
+    def record_landed(self, wh: Warehouse, keys: list[str]) -> None:
+        """Ledger rows (stage ``landed``) of written ``keys`` (caller's transaction)."""
+        rows = []
+        for k in keys:
+            info, data = self.listed.get(k), self.todo[k]
+            fingerprint = info.fingerprint if info else ""
+            rows.append((k, self.sums[k], fingerprint, len(data), data.count(b"\n"), ""))
+        record(wh, "landed", rows, self.now)
+
+    def finish(self, wh: Warehouse) -> LandResult:
+        """Record the input's errors and digest (caller's transaction); the result, with the
+        hand-off for wrap-load."""
+        result = self.result
+        sources = sorted({b.object for b in result.errors} | {f.name for f in self.files})
+        replace_errors(wh, "land", sources, result.errors, self.now)
+        faults.checkpoint("land:before-source")
+        record(wh, "source", [self.source_entry], self.now)
+        result.written = list(self.todo)
+        result.objects = {join_key(self.prefix, n): v for n, v in result.objects.items()}
+        for key, obj in result.objects.items():
+            obj.fingerprint = self.listed[key].fingerprint if key in self.listed else ""
+        result.handoff = Handoff(sorted(self.listed.values(), key=lambda o: o.key), result.objects)
+        return result
+
+
+def start_landing(
+    source: Path,
+    store: ObjectStore,
+    prefix: str,
+    wh: Warehouse,
+    *,
+    now: dt.datetime,
+    generated_at: dt.datetime | None = None,
+) -> Landing | LandResult:
+    """Read and plan a landing of ``source``; a finished :class:`LandResult` (nothing to do)
+    when the input is unchanged since the last landing."""
+    prefix = prefix.strip("/")
+    files = discover(source)
+    fingerprint = listing_fingerprint(files)
+    source_key = f"{prefix}/"  # ledger name of this landing
+    seen = read_ledger(wh, "source").get(source_key, ("", ""))
+    if seen[1] == fingerprint:  # no input file renamed, resized or touched: nothing to read
+        return LandResult(source_unchanged=True)
+    named = read_all(files)
+    digest = source_digest(named)
+    if seen[0] == digest:
+        # touched (or regenerated) but byte-identical: nothing was landed, so nothing is
+        # recorded — a re-run must change no table, the ledger included
+        return LandResult(source_unchanged=True)
+    objects, result = plan(source, generated_at, files, named)
+    landed = read_ledger(wh, "landed")
+    listed = {o.key: o for o in store.list(prefix)}
+    todo: dict[str, bytes] = {}
+    sums: dict[str, str] = {}
+    for name, data in objects.items():
+        key = join_key(prefix, name)
+        seen = landed.get(key)
+        sums[key] = result.objects[name].checksum
+        if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
+            result.unchanged += 1
+        else:
+            todo[key] = data
+    entry = (source_key, digest, fingerprint, len(files), result.resources, "")
+    return Landing(store, prefix, now, files, entry, result, listed, todo, sums)
 
 
 def land(
@@ -247,62 +383,15 @@ def land(
     Idempotent: the ledger remembers a digest of the whole input, so landing the same input
     again reads it once to checksum it and writes nothing.
     """
-    files = discover(source)
-    fingerprint = listing_fingerprint(files)
-    source_key = f"{prefix.strip('/')}/"  # ledger name of this landing
-    seen = read_ledger(wh, "source").get(source_key, ("", ""))
-    if seen[1] == fingerprint:  # no input file renamed, resized or touched: nothing to read
-        return LandResult(source_unchanged=True)
-    named = read_all(files)
-    digest = source_digest(named)
-    if seen[0] == digest:
-        # touched (or regenerated) but byte-identical: nothing was landed, so nothing is
-        # recorded — a re-run must change no table, the ledger included
-        return LandResult(source_unchanged=True)
-    objects, result = plan(source, generated_at, files, named)
-    landed = read_ledger(wh, "landed")
-    listed = {o.key: o for o in store.list(prefix)}
-    todo: dict[str, bytes] = {}
-    sums: dict[str, str] = {}
-    for name, data in objects.items():
-        key = join_key(prefix, name)
-        sums[key] = result.parsed[name][0]
-        seen = landed.get(key)
-        if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
-            result.unchanged += 1
-        else:
-            todo[key] = data
-    keys = list(todo)
-    for start in range(0, len(keys), PUT_BATCH):
-        batch = {k: todo[k] for k in keys[start : start + PUT_BATCH]}
-        store.put_many(batch)
-        faults.checkpoint("land:after-put")
+    landing = start_landing(source, store, prefix, wh, now=now, generated_at=generated_at)
+    if isinstance(landing, LandResult):
+        return landing
+    prints: dict[str, str] = {}
+    for keys in landing.batches():
+        prints.update(landing.put(keys))
         if progress:
-            progress(len(batch))
-    result.written = keys
-    listed = {o.key: o for o in store.list(prefix)} if keys else listed
+            progress(len(keys))
+    landing.learn(prints)
     with wh.transaction():
-        record(
-            wh,
-            "landed",
-            [
-                (
-                    k,
-                    sums[k],
-                    listed[k].fingerprint if k in listed else "",
-                    len(todo[k]),
-                    todo[k].count(b"\n"),
-                    "",
-                )
-                for k in keys
-            ],
-            now,
-        )
-        sources = sorted({b.object for b in result.errors} | {f.name for f in files})
-        replace_errors(wh, "land", sources, result.errors, now)
-        faults.checkpoint("land:before-source")
-        record(
-            wh, "source", [(source_key, digest, fingerprint, len(files), result.resources, "")], now
-        )
-    result.parsed = {join_key(prefix, name): v for name, v in result.parsed.items()}
-    return result
+        landing.record_landed(wh, list(landing.todo))
+        return landing.finish(wh)

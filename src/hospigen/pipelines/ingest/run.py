@@ -79,6 +79,7 @@ def run(
 
 def _steps(source, store, prefix, wh, now, generated_at) -> RunResult:
     landed = land(source, store, prefix, wh, now=now, generated_at=generated_at)
-    loaded = wrap_load(store, prefix, wh, now=now, parsed=landed.parsed)
+    loaded = wrap_load(store, prefix, wh, now=now, handoff=landed.handoff)
     merged = materialize(wh, now=now)
+    wh.checkpoint()  # once, after the last step (not after every load batch)
     return RunResult(landed, loaded, merged)

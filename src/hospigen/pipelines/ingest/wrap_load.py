@@ -28,7 +28,7 @@ from hospigen.pipelines.ingest.fhir import (
     parse,
     parse_instant,
 )
-from hospigen.pipelines.ingest.land import Parsed
+from hospigen.pipelines.ingest.land import Handoff, LineFacts
 from hospigen.pipelines.ingest.schema import STAGING
 from hospigen.pipelines.ingest.tables import (
     arrow_table,
@@ -82,7 +82,7 @@ def wrap(
     wrapped_key: str,
     data: bytes,
     batch: _Batch,
-    known: list[tuple[str, str, str | None]] | None = None,
+    known: LineFacts | None = None,
 ) -> int:
     """Wrap one landed object into ``batch``; returns its good line count.
 
@@ -124,10 +124,17 @@ def wrap(
 
 
 def pending(
-    store: ObjectStore, prefix: str, wh: Warehouse, only: str | None = None
+    store: ObjectStore,
+    prefix: str,
+    wh: Warehouse,
+    only: str | None = None,
+    listing: list[ObjectInfo] | None = None,
 ) -> tuple[list[ObjectInfo], dict[str, tuple[str, str]]]:
-    """Landed objects whose fingerprint the ledger has not seen, and the ledger itself."""
-    listed = [o for o in store.list(prefix) if o.key.endswith(".ndjson")]
+    """Landed objects whose fingerprint the ledger has not seen, and the ledger itself.
+
+    ``listing`` (land's, in the same run) stands for listing the store again."""
+    listing = store.list(prefix) if listing is None else listing
+    listed = [o for o in listing if o.key.endswith(".ndjson")]
     if only is not None:
         key = join_key(prefix, check_key(only))
         listed = [o for o in listed if o.key == key]
@@ -154,35 +161,36 @@ def wrap_load(
     only: str | None = None,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
-    parsed: Parsed | None = None,
+    handoff: Handoff | None = None,
 ) -> WrapLoadResult:
     """Wrap and load every landed object under ``prefix`` not loaded yet (or ``only`` one).
 
-    ``parsed`` (``LandResult.parsed`` of the landing just done) spares parsing lines again:
-    it is used for an object only when the object's checksum is the one land recorded.
+    ``handoff`` (``LandResult.handoff`` of the landing just done in this process) spares
+    listing the store and reading, hashing and parsing the objects land has just written:
+    an object's bytes are taken from it only while its fingerprint is the one land recorded.
     """
-    parsed = parsed or {}
-    todo, seen = pending(store, prefix, wh, only)
+    mine = handoff.objects if handoff is not None else {}
+    todo, seen = pending(store, prefix, wh, only, handoff.listing if handoff else None)
     result = WrapLoadResult()
     wprefix = wrapped_prefix(prefix)
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        data = store.get_many([o.key for o in chunk])
+        held = {o.key: mine[o.key] for o in chunk if _held(mine.get(o.key), o)}
+        data = store.get_many([o.key for o in chunk if o.key not in held])
         batch = _Batch()
         refresh: list[tuple] = []
         for info in chunk:
-            body = data[info.key]
-            checksum = sha256(body)
+            obj = held.get(info.key)
+            body = obj.data if obj is not None else data[info.key]
+            checksum = obj.checksum if obj is not None else sha256(body)
             entry = (info.key, checksum, info.fingerprint, len(body))
             if seen.get(info.key, ("",))[0] == checksum:  # rewritten with the same bytes
                 refresh.append((*entry, body.count(b"\n"), ""))
                 result.unchanged += 1
                 continue
             wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
-            hint = parsed.get(info.key)
-            known = hint[1] if hint is not None and hint[0] == checksum else None
             with gc_paused():
-                lines = wrap(info.key, wkey, body, batch, known)
+                lines = wrap(info.key, wkey, body, batch, obj.lines if obj is not None else None)
             batch.ledger.append((*entry, lines, wkey))
         _commit(store, wh, batch, refresh, now, result)
         if progress:
@@ -190,8 +198,13 @@ def wrap_load(
     return result
 
 
+def _held(obj, info: ObjectInfo) -> bool:
+    """Whether the in-memory ``obj`` is still what the store holds at ``info``."""
+    return obj is not None and bool(obj.fingerprint) and obj.fingerprint == info.fingerprint
+
+
 def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> None:
-    store.put_many({k: v for k, v in batch.wrapped.items()})
+    written = store.put_many(batch.wrapped)
     faults.checkpoint("load:after-wrap-put")
     objects = [e[0] for e in batch.ledger]
     with wh.transaction():
@@ -209,7 +222,7 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> N
             wh.append(STAGING, table)
             result.rows += rows
         wrapped = [
-            (e[5], sha256(batch.wrapped[e[5]]), "", len(batch.wrapped[e[5]]), e[4], e[0])
+            (e[5], written[e[5]].checksum, "", len(batch.wrapped[e[5]]), e[4], e[0])
             for e in batch.ledger
         ]
         record(wh, "wrapped", wrapped, now)
