@@ -232,9 +232,11 @@ def _build_sql() -> _Sql:
     typed = ", ".join(f"{_parsed(f.name, f.kind)} AS t_{f.name}" for f in fields)
     req = [f for f in fields if f.name in REQUIRED]
     dated = [f for f in fields if f.kind in ("date", "timestamp")]
-    # json_transform gives SQL NULL for both an absent key and a JSON null; ask which, lazily
-    absent = "j_{n} IS NULL AND NOT json_exists(s, '$.\"{n}\"')"
-    isnull = "j_{n} IS NULL AND json_exists(s, '$.\"{n}\"')"
+    # json_transform gives SQL NULL for both an absent key and a JSON null; ask which only
+    # then: a CASE evaluates json_exists (a second parse of the message) on those rows alone,
+    # where ``AND`` evaluated it on every row of the batch
+    absent = "CASE WHEN j_{n} IS NULL THEN NOT json_exists(s, '$.\"{n}\"') ELSE false END"
+    isnull = "CASE WHEN j_{n} IS NULL THEN json_exists(s, '$.\"{n}\"') ELSE false END"
     missing = " OR ".join(f"({absent.format(n=f.name)})" for f in req)
     nulls = " OR ".join(f"({isnull.format(n=f.name)})" for f in req)
     bad_dates = " OR ".join(f"(v_{f.name} IS NOT NULL AND t_{f.name} IS NULL)" for f in dated)
@@ -342,6 +344,11 @@ ERROR_SELECT = """
     FROM parsed WHERE error_code IS NOT NULL"""
 
 
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    # combine_chunks copies even a single chunk: hundreds of megabytes of message bytes here
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _in_order(table: pa.Table) -> pa.Table:
     # DuckDB keeps insertion order here (preserve_insertion_order); sort only if it did not
     seq = table.column("_seq").to_numpy()
@@ -368,8 +375,8 @@ def _run(table: pa.Table, processing_ts: dt.datetime) -> tuple[pa.Table, pa.Tabl
         idx = pa.array(idx - table.column("_i")[0].as_py(), pa.int64())
     errors = (
         errors.drop_columns(["_i"])
-        .append_column("raw_claim", table.column("s").combine_chunks().take(idx))
-        .append_column("raw_message", table.column("_raw").combine_chunks().take(idx))
+        .append_column("raw_claim", _whole(table.column("s")).take(idx))
+        .append_column("raw_message", _whole(table.column("_raw")).take(idx))
     )
     return _in_order(claims).cast(CLAIMS_WORK), errors.select(ERRORS_WORK.names).cast(ERRORS_WORK)
 
@@ -431,7 +438,7 @@ def process_batch(
     if processing_ts.tzinfo is None:
         processing_ts = processing_ts.replace(tzinfo=dt.UTC)
     parts = _bisect(table, processing_ts)
-    raw = table.column("_raw").combine_chunks()
+    raw = _whole(table.column("_raw"))
     if len(parts) == 1:
         return Processed(*parts[0], raw, seq)
     return Processed(
