@@ -105,7 +105,27 @@ def _process(element, processing_ts: dt.datetime, staging: str):
     )
     _stage(out.claims, claims)
     _stage(out.errors, errors)
-    return [(start, str(claims), str(errors))]
+    return [(start, str(claims), str(errors), tuple(element))]
+
+
+def _raw_reader(elements: list[tuple[str, int, int, int]]):
+    """``raw_of`` over the input ranges: re-reads only the ranges holding asked-for rows."""
+
+    def raw_of(seq: np.ndarray) -> pa.Array:
+        starts = np.array([e[3] for e in elements], dtype=np.int64)
+        which = np.searchsorted(starts, seq, side="right") - 1
+        pieces, order = [], []
+        for r in np.unique(which):
+            first, payloads = read_range(elements[r])
+            rows = seq[which == r]
+            pieces.append(payloads.take(pa.array(rows - first, pa.int64())))
+            order.append(np.flatnonzero(which == r))
+        if not pieces:
+            return pa.array([], pa.binary())
+        back = np.argsort(np.concatenate(order), kind="stable")
+        return pa.concat_arrays(pieces).take(pa.array(back, pa.int64()))
+
+    return raw_of
 
 
 def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
@@ -115,7 +135,7 @@ def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
     import pyarrow.parquet as pq
 
     from hospigen.pipelines.claims.core import CLAIMS_WORK, ERRORS_WORK
-    from hospigen.pipelines.claims.dedupe import apply_history
+    from hospigen.pipelines.claims.dedupe import apply_history, merge_errors
     from hospigen.pipelines.claims.sinks import open_sink
 
     parts = sorted(parts, key=lambda p: p[0])
@@ -123,8 +143,8 @@ def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
     errors = pa.concat_tables([pq.read_table(p[2]).cast(ERRORS_WORK) for p in parts])
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
-    landed, dups = apply_history(con, claims, None)
-    errors = pa.concat_tables([errors, dups]).sort_by("_seq")
+    landed, dups = apply_history(con, claims, None, _raw_reader([p[3] for p in parts]))
+    errors = merge_errors(errors, dups)
     sink = open_sink(output)
     sink.write(landed, errors, f"part-{processing_ts:%Y%m%dT%H%M%S}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -170,7 +190,7 @@ class _ProcessBundle:
         import duckdb
 
         from hospigen.pipelines.claims.core import process_batch
-        from hospigen.pipelines.claims.dedupe import apply_history
+        from hospigen.pipelines.claims.dedupe import apply_history, merge_errors
         from hospigen.pipelines.claims.sinks import open_sink
 
         if not self._payloads:
@@ -178,8 +198,8 @@ class _ProcessBundle:
         out = process_batch(self._payloads, self.clock())
         con = duckdb.connect()
         con.execute("SET TimeZone='UTC'")
-        landed, dups = apply_history(con, out.claims, None)  # within the bundle only
-        errors = pa.concat_tables([out.errors, dups]).sort_by("_seq")
+        landed, dups = apply_history(con, out.claims, None, out.raw_of)  # this bundle only
+        errors = merge_errors(out.errors, dups)
         name = "stream-" + hashlib.sha256(b"\n".join(self._payloads)).hexdigest()[:20]
         open_sink(self.output).write(landed, errors, name)
         self._payloads = []

@@ -13,6 +13,8 @@ their outputs are identical.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -25,13 +27,17 @@ _HISTORY_EMPTY = "(SELECT NULL::VARCHAR AS claim_id, NULL::VARCHAR AS claim_fing
 
 
 def apply_history(
-    con: duckdb.DuckDBPyConnection, claims: pa.Table, history: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    claims: pa.Table,
+    history: str | None,
+    raw_of: Callable[[np.ndarray], pa.Array],
 ) -> tuple[pa.Table, pa.Table]:
     """(claims to land, duplicate-id error rows) for ``claims`` given landed ``history``.
 
     ``history`` names a table with ``claim_id`` and ``claim_fingerprint`` columns (trusted,
-    ours) or is ``None`` for none. Only the few columns the rules read go through DuckDB; the
-    wide columns (raw bytes included) stay in Arrow and are filtered there.
+    ours) or is ``None`` for none. ``raw_of`` gives the raw bytes of the rows at the given
+    stream positions (only duplicates need theirs). Only the few columns the rules read go
+    through DuckDB; the wide columns stay in Arrow and are filtered there.
     """
     source = history or _HISTORY_EMPTY
     weight = rules()["duplicate_submission"].weight
@@ -73,16 +79,38 @@ def apply_history(
         ("fraud_reasons", rescored.column("fraud_reasons")),
     ):
         landed = landed.set_column(landed.schema.get_field_index(name), name, col)
-    con.register("_dups", claims.filter(pa.array(dup)))
-    try:
-        dups = con.sql(
-            """SELECT _seq, claim_id,
-              'claim_id ' || claim_id || ' already landed; this copy was not loaded' AS error,
-              processing_timestamp AS error_timestamp, decode(_raw) AS raw_claim,
-              _raw AS raw_message, 'duplicate_claim_id' AS error_code
-            FROM _dups ORDER BY _seq"""
-        ).to_arrow_table()
-    finally:
-        con.unregister("_dups")
+    dup_rows = claims.filter(pa.array(dup)).select(["_seq", "claim_id", "processing_timestamp"])
+    raw = (
+        raw_of(dup_rows.column("_seq").to_numpy())
+        if dup_rows.num_rows
+        else pa.array([], pa.binary())
+    )
+    dups = pa.table(
+        {
+            "_seq": dup_rows.column("_seq"),
+            "claim_id": dup_rows.column("claim_id"),
+            "error": pc.binary_join_element_wise(
+                "claim_id ",
+                dup_rows.column("claim_id"),
+                " already landed; this copy was not loaded",
+                "",
+            ),
+            "error_timestamp": dup_rows.column("processing_timestamp"),
+            "raw_claim": raw.cast(pa.string()),  # a claim's bytes are valid UTF-8
+            "raw_message": raw,
+            "error_code": pa.array(["duplicate_claim_id"] * dup_rows.num_rows, pa.string()),
+        }
+    )
     landed = landed.select(CLAIMS_WORK.names).cast(CLAIMS_WORK)
     return landed, dups.cast(ERRORS_WORK)
+
+
+def merge_errors(errors: pa.Table, dups: pa.Table) -> pa.Table:
+    """``errors`` and the duplicate-id rows in stream order (``errors`` as is when none).
+
+    Skipping the sort matters: error rows keep oversized messages' bytes (64 KiB each), so a
+    needless sort copies hundreds of megabytes.
+    """
+    if dups.num_rows == 0:
+        return errors
+    return pa.concat_tables([errors, dups]).sort_by("_seq")

@@ -91,7 +91,13 @@ def run(
                 continue
             out = process_batch(payloads, clock())
             n_claims, n_errors, n_dups = sink.commit(
-                out.claims, out.errors, key, group, position=batch.position, ids=ids
+                out.claims,
+                out.errors,
+                key,
+                group,
+                position=batch.position,
+                ids=ids,
+                raw_of=out.raw_of,
             )
             reader.ack(batch)
             summary.messages += len(payloads)

@@ -7,12 +7,14 @@ killed at any instant resumes exactly where its last commit ended: nothing lost,
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
-from hospigen.pipelines.claims.dedupe import apply_history
+from hospigen.pipelines.claims.dedupe import apply_history, merge_errors
 from hospigen.pipelines.claims.schema import CLAIMS_EVENTS_STREAM, PROCESSING_ERRORS
 
 _TYPES = {
@@ -33,6 +35,10 @@ def ddl(name: str, schema: pa.Schema) -> str:
         f"{f.name} {_TYPES[f.type]}{'' if f.nullable else ' NOT NULL'}" for f in schema
     )
     return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
+
+
+def _no_raw(seq: np.ndarray) -> pa.Array:
+    raise ValueError("a duplicate claim id needs its raw bytes: pass raw_of to commit()")
 
 
 class DuckDBSink:
@@ -85,16 +91,19 @@ class DuckDBSink:
         group: str,
         position: str | None = None,
         ids: list[str] | None = None,
+        raw_of: Callable[[np.ndarray], pa.Array] | None = None,
     ) -> tuple[int, int, int]:
-        """Land one batch and its stream position atomically; (claims, errors, duplicates)."""
+        """Land one batch and its stream position atomically; (claims, errors, duplicates).
+
+        ``raw_of`` gives the raw bytes of claims at given stream positions (for those that
+        turn out to be duplicates), e.g. :meth:`~hospigen.pipelines.claims.core.Processed.raw_of`.
+        """
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            landed, dups = apply_history(con, claims, "claims_events_stream")
-            con.register("_claims", landed.drop_columns(["_seq", "_raw"]))
-            con.register(
-                "_errors", pa.concat_tables([errors, dups]).sort_by("_seq").drop_columns(["_seq"])
-            )
+            landed, dups = apply_history(con, claims, "claims_events_stream", raw_of or _no_raw)
+            con.register("_claims", landed.drop_columns(["_seq"]))
+            con.register("_errors", merge_errors(errors, dups).drop_columns(["_seq"]))
             con.execute("INSERT INTO claims_events_stream BY NAME SELECT * FROM _claims")
             con.execute("INSERT INTO processing_errors BY NAME SELECT * FROM _errors")
             if position is not None:
