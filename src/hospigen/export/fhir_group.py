@@ -1,0 +1,76 @@
+"""One rendering of the FHIR resources for every FHIR format of a run.
+
+``fhir``, ``bulk_ndjson`` and ``patient_ndjson`` write the same resources in three layouts.
+When two or more of them are selected, :func:`group` replaces their writers by one
+:class:`FhirGroupWriter`: each window of patients is rendered once (the recipes of
+:mod:`hospigen.export.fhir_columns`), each layout the writers need is joined once (the two
+NDJSON formats share theirs), and each writer receives its blocks on its own lane thread, in
+window order. The bytes are those of each writer alone; a writer still works alone too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+from hospigen.export.fhir_columns import shard_windows
+from hospigen.export.lanes import Lanes
+from hospigen.export.registry import TableWriter
+from hospigen.export.shardview import ShardView
+from hospigen.export.textcols import Rendered
+
+
+class WindowWriter(TableWriter, Protocol):
+    """A FHIR writer that can take windows rendered by someone else."""
+
+    layout: str  # the fhir_layouts layout it writes
+    last_updated: str
+
+    def write_window(self, view: ShardView, blocks: list[Rendered]) -> None: ...
+
+    def write_shared(self, tables: dict[str, pa.Table]) -> None: ...
+
+
+def _renders_windows(writer: object) -> bool:
+    return all(hasattr(writer, name) for name in ("layout", "write_window", "write_shared"))
+
+
+class FhirGroupWriter:
+    """Renders each window once and feeds it to several FHIR writers."""
+
+    def __init__(self, writers: list[WindowWriter]) -> None:
+        self.writers = writers
+        self.layouts = list(dict.fromkeys(w.layout for w in writers))
+        self.last_updated = writers[0].last_updated
+
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        if "patients" in tables:
+            # the next window is rendered while the writers write this one
+            with Lanes(len(self.writers), name="hospigen-fhir") as lanes:
+                for view, layouts in shard_windows(tables, self.last_updated, self.layouts):
+                    for lane, writer in enumerate(self.writers):
+                        lanes.submit(lane, writer.write_window, view, layouts[writer.layout])
+        for writer in self.writers:
+            writer.write_shared(tables)
+
+    def close(self) -> list[Path]:
+        return [path for writer in self.writers for path in writer.close()]
+
+
+def group(writers: list[TableWriter]) -> list[TableWriter]:
+    """``writers`` with the FHIR ones replaced by one :class:`FhirGroupWriter` (if two or more).
+
+    The group takes the place of the first FHIR writer; the others keep their order.
+    """
+    fhir = [w for w in writers if _renders_windows(w)]
+    if len(fhir) < 2:
+        return writers
+    out: list[TableWriter] = []
+    for writer in writers:
+        if writer is fhir[0]:
+            out.append(FhirGroupWriter(fhir))  # type: ignore[arg-type]
+        elif writer not in fhir:
+            out.append(writer)
+    return out
