@@ -279,6 +279,10 @@ def _code(o: pa.Table) -> pa.Array:
 def _numbers(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return per_distinct(column, number)
 
+# Patients rendered at a time: the text of 500 is ~60 MB, small enough for the allocator to
+# reuse the same memory window after window (2,000 at once mapped fresh pages for every join).
+WINDOW = 500
+
 
 class Hl7Writer:
     """Appends each shard's messages to ``adt`` and ``oru`` files."""
@@ -294,7 +298,7 @@ class Hl7Writer:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        for view in ShardView(tables).windows(5000):
+        for view in ShardView(tables).windows(WINDOW):
             renderer = _Hl7Renderer(view, self.mllp)
             for handle, block in zip(self._files, (renderer.adt(), renderer.oru()), strict=True):
                 if block is not None:
