@@ -61,12 +61,12 @@ class BulkNdjsonWriter:
         if "patients" in tables:
             for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
                 self.write_window(view, layouts[self.layout])
-        self.write_shared(tables)
-
-    def write_shared(self, tables: dict[str, pa.Table]) -> None:
-        """Append the shared resources of ``tables`` (if any) to their types' files."""
         if any(name in tables for name in SHARED_TABLES):
-            self._emit(shared_resources(tables, self.last_updated))
+            self.add_shared(list(shared_resources(tables, self.last_updated)))
+
+    def add_shared(self, resources: list[dict]) -> None:
+        """Append shared resources (Organization, Location…) to their types' files."""
+        self._emit(resources)
 
     def write_window(self, view: ShardView, blocks: list[Rendered]) -> None:
         """Append one window's resources, patient by patient, to their types' files."""

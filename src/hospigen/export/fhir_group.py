@@ -16,9 +16,10 @@ from typing import Protocol
 import pyarrow as pa
 
 from hospigen.export.fhir_columns import shard_windows
+from hospigen.export.fhir_resources import shared_resources
 from hospigen.export.lanes import Lanes
 from hospigen.export.registry import TableWriter
-from hospigen.export.shardview import ShardView
+from hospigen.export.shardview import SHARED_TABLES, ShardView
 from hospigen.export.textcols import Rendered
 
 
@@ -30,11 +31,11 @@ class WindowWriter(TableWriter, Protocol):
 
     def write_window(self, view: ShardView, blocks: list[Rendered]) -> None: ...
 
-    def write_shared(self, tables: dict[str, pa.Table]) -> None: ...
+    def add_shared(self, resources: list[dict]) -> None: ...
 
 
 def _renders_windows(writer: object) -> bool:
-    return all(hasattr(writer, name) for name in ("layout", "write_window", "write_shared"))
+    return all(hasattr(writer, name) for name in ("layout", "write_window", "add_shared"))
 
 
 class FhirGroupWriter:
@@ -52,8 +53,10 @@ class FhirGroupWriter:
                 for view, layouts in shard_windows(tables, self.last_updated, self.layouts):
                     for lane, writer in enumerate(self.writers):
                         lanes.submit(lane, writer.write_window, view, layouts[writer.layout])
-        for writer in self.writers:
-            writer.write_shared(tables)
+        if any(name in tables for name in SHARED_TABLES):
+            resources = list(shared_resources(tables, self.last_updated))  # built once too
+            for writer in self.writers:
+                writer.add_shared(resources)
 
     def close(self) -> list[Path]:
         return [path for writer in self.writers for path in writer.close()]

@@ -59,17 +59,17 @@ class FhirBundleWriter:
         if "patients" in tables:
             for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
                 self.write_window(view, layouts[self.layout])
-        self.write_shared(tables)
+        if any(name in tables for name in SHARED_TABLES):
+            self.add_shared(list(shared_resources(tables, self.last_updated)))
 
     def write_window(self, view: ShardView, entries: list[Rendered]) -> None:
         """Write the bundles of one window's patients from their rendered entries."""
         for i, pid in enumerate(view.patients["patient_id"]):
             self._write_patient(pid, i, entries)
 
-    def write_shared(self, tables: dict[str, pa.Table]) -> None:
-        """Keep the shared resources of ``tables`` (if any) for ``shared.json``."""
-        if any(name in tables for name in SHARED_TABLES):
-            self.shared.extend(shared_resources(tables, self.last_updated))
+    def add_shared(self, resources: list[dict]) -> None:
+        """Keep shared resources (Organization, Location…) for ``shared.json``."""
+        self.shared.extend(resources)
 
     def _write_patient(self, pid: str, i: int, entries: list[Rendered]) -> None:
         if self.cap <= 0:  # the whole patient is one contiguous run of comma-ended entries

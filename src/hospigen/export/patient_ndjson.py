@@ -54,7 +54,7 @@ class PatientNdjsonWriter:
             path = self.folder.path / patient_file_name(key)
             write_file(path, [block.patient_bytes(i) for block in lines])
 
-    def write_shared(self, tables: dict[str, pa.Table]) -> None:
+    def add_shared(self, resources: list[dict]) -> None:
         """Nothing: shared resources are not per patient."""
 
     def close(self) -> list[Path]:
