@@ -457,14 +457,22 @@ def render_blocks(view: ShardView, last_updated: str, *, local_refs: bool) -> li
     return [recipe.rendered(layout) for recipe in render_recipes(view, last_updated)]
 
 
-def shard_windows(
-    tables: dict[str, pa.Table], last_updated: str, layouts: list[str], *, size: int = 250
-):
-    """(window view, {layout: its blocks}) for ``size``-patient windows of a shard.
+WINDOW = 250  # patients rendered at a time
+
+
+def shard_recipes(tables: dict[str, pa.Table], last_updated: str, *, size: int = WINDOW):
+    """(window view, its recipes) for ``size``-patient windows of a shard.
 
     Small windows keep every text buffer small (a few tens of MB), so the allocator hands the
     same memory back window after window instead of mapping fresh pages for each join.
     """
     for view in ShardView(tables).windows(size):
-        recipes = render_recipes(view, last_updated)
+        yield view, render_recipes(view, last_updated)
+
+
+def shard_windows(
+    tables: dict[str, pa.Table], last_updated: str, layouts: list[str], *, size: int = WINDOW
+):
+    """(window view, {layout: its blocks}) for ``size``-patient windows of a shard."""
+    for view, recipes in shard_recipes(tables, last_updated, size=size):
         yield view, {name: [r.rendered(name) for r in recipes] for name in layouts}

@@ -4,8 +4,8 @@
 When two or more of them are selected, :func:`group` replaces their writers by one
 :class:`FhirGroupWriter`: each window of patients is rendered once (the recipes of
 :mod:`hospigen.export.fhir_columns`), each layout the writers need is joined once (the two
-NDJSON formats share theirs), and each writer receives its blocks on its own lane thread, in
-window order. The bytes are those of each writer alone; a writer still works alone too.
+NDJSON formats share theirs) on a lane thread of its own, which then hands the blocks to its
+writers in window order. The bytes are those of each writer alone; a writer still works alone too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from hospigen.export.fhir_columns import shard_windows
+from hospigen.export.fhir_columns import shard_recipes
+from hospigen.export.fhir_layouts import Recipe
 from hospigen.export.fhir_resources import shared_resources
 from hospigen.export.lanes import Lanes
 from hospigen.export.registry import TableWriter
@@ -48,11 +49,15 @@ class FhirGroupWriter:
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
-            # the next window is rendered while the writers write this one
-            with Lanes(len(self.writers), name="hospigen-fhir") as lanes:
-                for view, layouts in shard_windows(tables, self.last_updated, self.layouts):
-                    for lane, writer in enumerate(self.writers):
-                        lanes.submit(lane, writer.write_window, view, layouts[writer.layout])
+            by_layout = {
+                name: [w for w in self.writers if w.layout == name] for name in self.layouts
+            }
+            # one lane per layout joins it and hands it to its writers, while this thread
+            # renders the next window's recipes
+            with Lanes(len(by_layout), name="hospigen-fhir") as lanes:
+                for view, recipes in shard_recipes(tables, self.last_updated):
+                    for lane, (name, writers) in enumerate(by_layout.items()):
+                        lanes.submit(lane, _write_layout, view, recipes, name, writers)
         if any(name in tables for name in SHARED_TABLES):
             resources = list(shared_resources(tables, self.last_updated))  # built once too
             for writer in self.writers:
@@ -60,6 +65,12 @@ class FhirGroupWriter:
 
     def close(self) -> list[Path]:
         return [path for writer in self.writers for path in writer.close()]
+
+
+def _write_layout(view: ShardView, recipes: list[Recipe], layout: str, writers: list) -> None:
+    blocks = [recipe.rendered(layout) for recipe in recipes]
+    for writer in writers:
+        writer.write_window(view, blocks)
 
 
 def group(writers: list[TableWriter]) -> list[TableWriter]:
