@@ -243,16 +243,18 @@ def generate(
         seed=seed, as_of=as_of, generated_at=generated_at(as_of), options=dict(format_options or {})
     )
     writers = [export.get(name).open(out, context) for name in formats]
+    feeds = _share_fhir_rendering(writers)  # what receives the tables (closed: ``writers``)
     summary = GenerationSummary(seed, as_of, num_records, list(formats))
     summary.scenario = plan.scenario.name
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    # One writer thread per format: shard k is encoded and written (Arrow's CSV and Parquet
-    # writers release the GIL, so CSV and Parquet are encoded at the same time) while shard
-    # k+1 is simulated. Each writer sees the shards in key order, one at a time, and at most
+    # One writer thread per feed (a format, or the FHIR formats together, which render once
+    # and write on lanes of their own): shard k is encoded and written (Arrow's CSV and
+    # Parquet writers release the GIL, so CSV and Parquet are encoded at the same time) while
+    # shard k+1 is simulated. Each writer sees the shards in key order, one at a time, and at most
     # two shards are alive at once.
-    with ThreadPoolExecutor(max(1, len(writers)), thread_name_prefix="hospigen-writer") as writing:
+    with ThreadPoolExecutor(max(1, len(feeds)), thread_name_prefix="hospigen-writer") as writing:
         pending: tuple[list[Future], int] | None = None
         for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
             for name, table in shard.tables.items():
@@ -263,20 +265,32 @@ def generate(
             if pending:
                 _written(*pending, on_shard)
             patients = shard.tables["patients"].num_rows
-            futures = [writing.submit(w.write, shard.tables) for w in writers]
+            futures = [writing.submit(w.write, shard.tables) for w in feeds]
             pending = (futures, patients)
             del shard  # the writer threads hold the only references now
         if pending:
             _written(*pending, on_shard)
     shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
-    for writer in writers:
-        writer.write(shared)
+    for feed in feeds:
+        feed.write(shared)
     for name, table in shared.items():
         summary.counts[name] = table.num_rows
     for writer in writers:
         summary.files += sorted(str(p.relative_to(out)) for p in writer.close())
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
+
+
+def _share_fhir_rendering(writers: list) -> list:
+    """Two or more FHIR formats share one rendering of each resource (export.fhir_group).
+
+    Imported only then, so a CSV-only run does not load the FHIR renderer.
+    """
+    if sum(hasattr(w, "write_window") for w in writers) < 2:
+        return writers
+    from hospigen.export.fhir_group import group
+
+    return group(writers)
 
 
 def _written(futures: list[Future], patients: int, on_shard: Callable[[int], None] | None) -> None:

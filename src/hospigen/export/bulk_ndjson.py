@@ -10,18 +10,20 @@ manifest).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import BinaryIO
 
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_columns import ndjson_lines, shard_windows
+from hospigen.export.buffers import write_all
+from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant, shared_resources
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import str_option
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import SHARED_TABLES
+from hospigen.export.shardview import SHARED_TABLES, ShardView
+from hospigen.export.textcols import Rendered
 
 MIME = "application/fhir+ndjson"
 
@@ -29,47 +31,56 @@ MIME = "application/fhir+ndjson"
 class BulkNdjsonWriter:
     """Appends every resource to its type's file; writes the manifest at close."""
 
+    layout = "ndjson"
+
     def __init__(self, out_dir: Path, context: ExportContext) -> None:
         self.folder = AtomicFolder(out_dir / "bulk")
         self.last_updated = instant(context.generated_at)
         self.base_url = str_option(context, "bulk_ndjson", "base_url", "").rstrip("/")
         self.seed = context.seed
-        self._files: dict[str, BinaryIO] = {}
+        self._files: dict[str, int] = {}  # kind → file descriptor
         self.counts: dict[str, int] = {}
 
-    def _handle(self, kind: str) -> BinaryIO:
-        handle = self._files.get(kind)
-        if handle is None:
-            handle = self._files[kind] = open(self.folder.path / f"{kind}.ndjson", "wb")  # noqa: SIM115
+    def _handle(self, kind: str) -> int:
+        fd = self._files.get(kind)
+        if fd is None:
+            path = self.folder.path / f"{kind}.ndjson"
+            fd = self._files[kind] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             self.counts[kind] = 0
-        return handle
+        return fd
 
     def _emit(self, resources: list[dict] | object) -> None:
+        lines: dict[str, list[bytes]] = {}
         for res in resources:
-            kind = res["resourceType"]
-            self._handle(kind).write(orjson.dumps(res) + b"\n")
-            self.counts[kind] += 1
+            lines.setdefault(res["resourceType"], []).append(orjson.dumps(res) + b"\n")
+        for kind, chunk in lines.items():
+            write_all(self._handle(kind), chunk)
+            self.counts[kind] += len(chunk)
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
-            for view, blocks in shard_windows(tables, self.last_updated, local_refs=False):
-                self._write_window(view.count, [ndjson_lines(b) for b in blocks])
+            for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
+                self.write_window(view, layouts[self.layout])
         if any(name in tables for name in SHARED_TABLES):
-            self._emit(shared_resources(tables, self.last_updated))
+            self.add_shared(list(shared_resources(tables, self.last_updated)))
 
-    def _write_window(self, patients: int, blocks: list) -> None:
-        # patient by patient, so a file's line order never depends on shard boundaries
-        blocks = [b for b in blocks if len(b.text)]  # no file for a type without resources
-        parts: dict[str, list] = {}
+    def add_shared(self, resources: list[dict]) -> None:
+        """Append shared resources (Organization, Location…) to their types' files."""
+        self._emit(resources)
+
+    def write_window(self, view: ShardView, blocks: list[Rendered]) -> None:
+        """Append one window's resources, patient by patient, to their types' files."""
+        by_kind: dict[str, list[Rendered]] = {}
         for block in blocks:
-            parts.setdefault(block.kind, [])
-            self._handle(block.kind)
-            self.counts[block.kind] += len(block.text)
-        for i in range(patients):
-            for block in blocks:
-                parts[block.kind].append(block.patient_bytes(i))
-        for kind, chunks in parts.items():
-            self._files[kind].write(b"".join(chunks))
+            if len(block.text):  # no file for a type without resources
+                by_kind.setdefault(block.kind, []).append(block)
+        for kind, same in by_kind.items():
+            fd = self._handle(kind)
+            self.counts[kind] += sum(len(b.text) for b in same)
+            if len(same) == 1:  # rows are in patient order already: the whole buffer
+                write_all(fd, [same[0].all_bytes()])
+            else:  # patient by patient, so the line order never depends on the window
+                write_all(fd, [b.patient_bytes(i) for i in range(view.count) for b in same])
 
     def _url(self, kind: str) -> str:
         name = f"{kind}.ndjson"
@@ -97,8 +108,8 @@ class BulkNdjsonWriter:
             {"name": "mode", "valueCode": "InitialLoad"}, *inputs]}  # fmt: skip
 
     def close(self) -> list[Path]:
-        for handle in self._files.values():
-            handle.close()
+        for fd in self._files.values():
+            os.close(fd)
         opts = orjson.OPT_INDENT_2
         (self.folder.path / "manifest.json").write_bytes(orjson.dumps(self.manifest(), option=opts))
         (self.folder.path / "parameters.json").write_bytes(

@@ -9,15 +9,17 @@ AllergyIntolerance, CarePlan, Claim, ExplanationOfBenefit) reuse the dict builde
 :mod:`hospigen.export.fhir_resources` and orjson. Key order and values match those builders, so
 both paths produce the same resources (tests compare them).
 
-:func:`render_blocks` returns, for one :class:`ShardView`, a list of :class:`Rendered` blocks in
-the order a patient's resources are written: Patient, Coverage, Encounter, Condition,
-Observation, blood pressure, DiagnosticReport, MedicationRequest, Procedure, Immunization,
-AllergyIntolerance, CarePlan, DocumentReference, Claim + ExplanationOfBenefit.
+:func:`render_recipes` returns, for one :class:`ShardView`, a list of
+:class:`~hospigen.export.fhir_layouts.Recipe` (one per kind, the parts of every row's JSON with
+the patient's own references left open) in the order a patient's resources are written:
+Patient, Coverage, Encounter, Condition, Observation, blood pressure, DiagnosticReport,
+MedicationRequest, Procedure, Immunization, AllergyIntolerance, CarePlan, DocumentReference,
+Claim + ExplanationOfBenefit. Each layout (NDJSON line, bundle entry…) is one join of those
+parts, so the FHIR formats share everything but the final join.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 
 import numpy as np
@@ -26,16 +28,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hospigen.export import fhir_resources as fr
+from hospigen.export.fhir_layouts import Recipe, Ref, Styled, localized
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.shardview import Columns, ShardView, iso_seconds
 from hospigen.export.textcols import (
     Rendered,
+    base64_text,
     flat,
     join,
     json_string,
     key,
     number,
     per_distinct,
+    uuid5_text,
     when,
 )
 
@@ -54,11 +59,11 @@ def _inner(value: dict) -> str:
 class ColumnRenderer:
     """Renders every FHIR resource of one :class:`ShardView`, table by table."""
 
-    def __init__(self, view: ShardView, last_updated: str, *, local_refs: bool) -> None:
+    def __init__(self, view: ShardView, last_updated: str) -> None:
         self.view = view
         self.last_updated = last_updated
-        self.local = local_refs
-        self.dicts = fr.ResourceBuilder(view, last_updated, local_refs=local_refs, times=False)
+        # relative references; the bundle layout swaps them for urn:uuid: (fhir_layouts)
+        self.dicts = fr.ResourceBuilder(view, last_updated, local_refs=False, times=False)
         self._patient_index = {
             name: np.repeat(np.arange(view.count), np.diff(cols.starts))
             for name, cols in view.children.items()
@@ -69,10 +74,10 @@ class ColumnRenderer:
         """``"meta":{…}`` for a profile (constant per resource type)."""
         return '"meta":' + _dumps(self.dicts.meta(profile))
 
-    def ref(self, kind: str, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """A reference per row: ``{"reference":"urn:uuid:<id>"}`` or ``"Kind/<id>"``."""
-        prefix = "urn:uuid:" if self.local else f"{kind}/"
-        return join('{"reference":"' + prefix, ids, '"}')
+    @staticmethod
+    def ref(kind: str, ids: pa.Array | pa.ChunkedArray) -> Ref:
+        """A reference per row to the patient's own ``kind``, styled by the layout."""
+        return Ref(kind, ids)
 
     @staticmethod
     def shared_ref(kind: str, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -92,17 +97,21 @@ class ColumnRenderer:
 
         return per_distinct(key(system, code, display), render)
 
-    def _block(self, kind: str, text: pa.Array, patient_of_row: np.ndarray) -> Rendered:
+    def _block(self, kind: str, ids, parts: list, patient_of_row: np.ndarray) -> Recipe:
         starts = np.searchsorted(patient_of_row, np.arange(self.view.count + 1), side="left")
-        return Rendered(kind, text, starts)
+        return Recipe(kind, ids, parts, starts)
+
+    def _dicts(self, kind: str, resources: list[dict], patient_of_row: np.ndarray) -> Recipe:
+        texts = pa.array([_dumps(r) for r in resources], pa.string())
+        ids = pa.array([r["id"] for r in resources], pa.string())
+        return self._block(kind, ids, [localized(texts)], patient_of_row)
 
     def _dict_block(self, kind: str, cols: Columns, build: Callable[[Columns, int], dict]):
-        texts = [_dumps(build(cols, r)) for r in range(len(cols))]
         patient = np.repeat(np.arange(self.view.count), np.diff(cols.starts))
-        return self._block(kind, pa.array(texts, pa.string()), patient)
+        return self._dicts(kind, [build(cols, r) for r in range(len(cols))], patient)
 
     # --- the blocks ---------------------------------------------------------------------
-    def blocks(self) -> list[Rendered]:
+    def blocks(self) -> list[Recipe]:
         """Every resource of the view, one block per kind, in per-patient writing order."""
         v, d = self.view, self.dicts
         out = self._patients()
@@ -132,15 +141,15 @@ class ColumnRenderer:
                 )
         return out
 
-    def _patients(self) -> list[Rendered]:
+    def _patients(self) -> list[Recipe]:
         p, d, n = self.view.patients, self.dicts, self.view.count
         d.add_patient_times()
-        patients = [_dumps(d.patient(i)) for i in range(n)]
-        coverage = [_dumps(d.coverage(p["patient_id"][i], p["payer_id"][i])) for i in range(n)]
-        return [self._block("Patient", pa.array(patients, pa.string()), np.arange(n)),
-                self._block("Coverage", pa.array(coverage, pa.string()), np.arange(n))]  # fmt: skip
+        patients = [d.patient(i) for i in range(n)]
+        coverage = [d.coverage(p["patient_id"][i], p["payer_id"][i]) for i in range(n)]
+        return [self._dicts("Patient", patients, np.arange(n)),
+                self._dicts("Coverage", coverage, np.arange(n))]  # fmt: skip
 
-    def encounters(self, c: Columns) -> Rendered:
+    def encounters(self, c: Columns) -> Recipe:
         """US Core Encounter per row."""
         t = c.table
         start, stop = iso_seconds(t["start"]), iso_seconds(t["stop"])
@@ -162,7 +171,7 @@ class ColumnRenderer:
         )
         has_reason = pc.fill_null(pc.not_equal(t["reason_code"], ""), False)
         ids = t["encounter_id"]
-        text = join(
+        parts = [
             '{"resourceType":"Encounter","id":"', ids, '",', self.meta("us-core-encounter"),
             f',"identifier":[{{"system":"{fr.HOSPIGEN_SID}/encounter","value":"', ids,
             '"}],"status":', pc.if_else(finished, '"finished"', '"in-progress"'),
@@ -177,16 +186,16 @@ class ColumnRenderer:
                  self.concepts("icd10cm", t["reason_code"], t["reason_description"]), "]"),
             ',"location":[{"location":', self.shared_ref("Location", t["facility_id"]),
             '}],"serviceProvider":', self.shared_ref("Organization", t["facility_id"]), "}",
-        )  # fmt: skip
-        return self._block("Encounter", text, self._patient_index["encounters"])
+        ]  # fmt: skip
+        return self._block("Encounter", ids, parts, self._patient_index["encounters"])
 
-    def conditions(self, c: Columns) -> Rendered:
+    def conditions(self, c: Columns) -> Recipe:
         """US Core encounter-diagnosis Condition per row."""
         t = c.table
         onset, abatement = iso_seconds(t["onset"]), iso_seconds(t["abatement"])
         resolved = pc.is_valid(t["abatement"])
         status = pc.if_else(resolved, '"resolved"', '"active"')
-        text = join(
+        parts = [
             '{"resourceType":"Condition","id":"', t["condition_id"], '",',
             self.meta("us-core-condition-encounter-diagnosis"),
             f',"clinicalStatus":{{"coding":[{{"system":"{TERM}condition-clinical","code":',
@@ -201,14 +210,15 @@ class ColumnRenderer:
             ',"onsetDateTime":"', onset, '"',
             when(resolved, ',"abatementDateTime":"', abatement, '"'),
             ',"recordedDate":"', onset, '"}',
-        )  # fmt: skip
-        return self._block("Condition", text, self._patient_index["conditions"])
+        ]  # fmt: skip
+        ids = t["condition_id"]
+        return self._block("Condition", ids, parts, self._patient_index["conditions"])
 
-    def procedures(self, c: Columns) -> Rendered:
+    def procedures(self, c: Columns) -> Recipe:
         """US Core Procedure per row (CPT codes without display)."""
         t = c.table
         has_reason = pc.fill_null(pc.not_equal(t["reason_code"], ""), False)
-        text = join(
+        parts = [
             '{"resourceType":"Procedure","id":"', t["procedure_id"], '",',
             self.meta("us-core-procedure"), ',"status":"completed","code":',
             self.concepts(t["code_system"], t["code"], t["description"]),
@@ -217,17 +227,17 @@ class ColumnRenderer:
             ',"performedDateTime":"', iso_seconds(t["performed"]), '"',
             when(has_reason, ',"reasonCode":[', self.concepts("icd10cm", t["reason_code"]), "]"),
             "}",
-        )  # fmt: skip
-        return self._block("Procedure", text, self._patient_index["procedures"])
+        ]  # fmt: skip
+        ids = t["procedure_id"]
+        return self._block("Procedure", ids, parts, self._patient_index["procedures"])
 
-    def documents(self, c: Columns) -> Rendered:
+    def documents(self, c: Columns) -> Recipe:
         """US Core clinical-note DocumentReference per row (text base64-encoded)."""
         t = c.table
         when_ = iso_seconds(t["note_time"])
         types = per_distinct(t["note_type"], lambda k: _dumps(self._note_type(k)))
         author = self._encounter_providers(t["encounter_id"])
-        data = [base64.b64encode(x.encode()).decode("ascii") for x in t["text"].to_pylist()]
-        text = join(
+        parts = [
             '{"resourceType":"DocumentReference","id":"', t["note_id"], '",',
             self.meta("us-core-documentreference"), ',"status":"current","type":', types,
             ',"category":[' + _dumps(fr._simple("http://hl7.org/fhir/us/core/CodeSystem/"
@@ -237,13 +247,13 @@ class ColumnRenderer:
             ',"date":"', pc.utf8_slice_codeunits(when_, 0, 19), '.000Z"',
             when(pc.is_valid(author), ',"author":[', self.shared_ref("Practitioner", author), "]"),
             ',"content":[{"attachment":{"contentType":"text/plain; charset=utf-8","data":"',
-            pa.array(data, pa.string()),
+            base64_text(t["text"]),
             '"},"format":{"system":"http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/'
             'formatcode","code":"urn:ihe:iti:xds:2017:mimeTypeSufficient"}}]',
             ',"context":{"encounter":[', self.ref("Encounter", t["encounter_id"]),
             '],"period":{"start":"', when_, '"}}}',
-        )  # fmt: skip
-        return self._block("DocumentReference", text, self._patient_index["notes"])
+        ]  # fmt: skip
+        return self._block("DocumentReference", t["note_id"], parts, self._patient_index["notes"])
 
     @staticmethod
     def _note_type(note_type: str) -> dict:
@@ -259,7 +269,7 @@ class ColumnRenderer:
         return flat(enc.table["provider_id"]).take(at)
 
     # --- observations ---------------------------------------------------------------------
-    def observations(self, c: Columns) -> list[Rendered]:
+    def observations(self, c: Columns) -> list[Recipe]:
         """Observations (BP components folded into panels) and lab DiagnosticReports."""
         t = c.table
         panel = effective_panel(t)
@@ -329,8 +339,8 @@ class ColumnRenderer:
             when(high_ok, '"high":{"value":', number(t["ref_high"]), unit_part, "}"),
             "}]",
         )
-        text = join(*self._head(t, kinds, effective), value, flag, ranges, "}")
-        return self._block("Observation", text, patient)
+        parts = [*self._head(t, kinds, effective), value, flag, ranges, "}"]
+        return self._block("Observation", t["observation_id"], parts, patient)
 
     def _grouped(self, t: pa.Table, effective: pa.Array, mask, extra: dict) -> pa.Table:
         """Rows under ``mask`` grouped by (patient, encounter, time[, panel]).
@@ -371,7 +381,7 @@ class ColumnRenderer:
             cols[f"{name}_list"] = pa.ListArray.from_arrays(pa.array(offsets), values)
         return pa.table(cols)
 
-    def _blood_pressure(self, t: pa.Table, effective: pa.Array, mask) -> Rendered:
+    def _blood_pressure(self, t: pa.Table, effective: pa.Array, mask) -> Recipe:
         component = pc.if_else(
             pc.is_valid(t["value"]),
             join('{"code":', self.concepts("loinc", t["code"], t["description"]),
@@ -395,7 +405,7 @@ class ColumnRenderer:
         gt = pa.table({"observation_id": first, "_kind": pa.array([kind] * g.num_rows),
                        "patient_id": pc.list_element(g["patient_id_list"], 0),
                        "encounter_id": g["encounter_id"]})  # fmt: skip
-        text = join(
+        parts = [
             *self._head(gt, gt["_kind"], g["_eff"]),
             ',"identifier":[',
             pc.binary_join(g["_ident_list"], ","),
@@ -404,16 +414,20 @@ class ColumnRenderer:
             ',"component":[',
             pc.binary_join(g["_component_list"], ","),
             "]}",
-        )
-        return self._block("Observation", text, g["_patient"].to_numpy())
+        ]
+        return self._block("Observation", first, parts, g["_patient"].to_numpy())
 
-    def _reports(self, t: pa.Table, effective: pa.Array, panel: pa.Array, mask) -> Rendered:
+    def _reports(self, t: pa.Table, effective: pa.Array, panel: pa.Array, mask) -> Recipe:
         g = self._grouped(t, effective, mask, {"panel": panel})
-        ids = pc.binary_join(g["observation_id_list"], "|").to_pylist()
-        report_ids = pa.array([fr.derived_id("report", *x.split("|")) for x in ids], pa.string())
-        prefix = "urn:uuid:" if self.local else "Observation/"
-        results = pc.binary_join(g["observation_id_list"], f'"}},{{"reference":"{prefix}')
-        text = join(
+        names = join("report|", pc.binary_join(g["observation_id_list"], "|"))
+        report_ids = uuid5_text(fr.DERIVED_NS, names)  # = fr.derived_id("report", *results)
+
+        def results(prefix: str) -> Callable[[], pa.Array]:
+            sep = f'"}},{{"reference":"{prefix}'
+            return lambda: join(f',"result":[{{"reference":"{prefix}',
+                                pc.binary_join(g["observation_id_list"], sep), '"}]}')  # fmt: skip
+
+        parts = [
             '{"resourceType":"DiagnosticReport","id":"', report_ids, '",',
             self.meta("us-core-diagnosticreport-lab"), ',"status":"final","category":[',
             _dumps(fr._simple(TERM + "v2-0074", "LAB", "Laboratory")), '],"code":',
@@ -422,9 +436,9 @@ class ColumnRenderer:
             ',"encounter":', self.ref("Encounter", g["encounter_id"]),
             ',"effectiveDateTime":"', g["_eff"],
             '","issued":"', pc.utf8_slice_codeunits(g["_eff"], 0, 19), '.000Z"',
-            f',"result":[{{"reference":"{prefix}', results, '"}]}',
-        )  # fmt: skip
-        return self._block("DiagnosticReport", text, g["_patient"].to_numpy())
+            Styled(results("urn:uuid:"), results("Observation/")),
+        ]  # fmt: skip
+        return self._block("DiagnosticReport", report_ids, parts, g["_patient"].to_numpy())
 
 
 def _dense_rank(values: pa.Array) -> np.ndarray:
@@ -432,31 +446,33 @@ def _dense_rank(values: pa.Array) -> np.ndarray:
     return pc.rank(values, sort_keys="ascending", tiebreaker="dense").to_numpy()
 
 
+def render_recipes(view: ShardView, last_updated: str) -> list[Recipe]:
+    """Every FHIR resource of ``view``, one recipe per kind (see the module docstring)."""
+    return ColumnRenderer(view, last_updated).blocks()
+
+
 def render_blocks(view: ShardView, last_updated: str, *, local_refs: bool) -> list[Rendered]:
-    """Every FHIR resource of ``view`` as text blocks (see the module docstring for the order)."""
-    return ColumnRenderer(view, last_updated, local_refs=local_refs).blocks()
+    """Every FHIR resource of ``view`` as bare JSON text blocks, in writing order."""
+    layout = "local" if local_refs else "relative"
+    return [recipe.rendered(layout) for recipe in render_recipes(view, last_updated)]
 
 
-_HEAD = r'^\{"resourceType":"(?P<kind>[A-Za-z]+)","id":"(?P<id>[^"]+)"'
+WINDOW = 250  # patients rendered at a time
 
 
-def bundle_entries(block: Rendered) -> Rendered:
-    """Each resource wrapped as a transaction/batch entry (PUT under its id), comma-ended."""
-    head = pc.extract_regex(block.text, _HEAD)
-    kinds, ids = pc.struct_field(head, "kind"), pc.struct_field(head, "id")
-    text = join('{"fullUrl":"urn:uuid:', ids, '","resource":', block.text,
-                ',"request":{"method":"PUT","url":"', kinds, "/", ids, '"}},')  # fmt: skip
-    return Rendered(block.kind, text, block.starts)
+def shard_recipes(tables: dict[str, pa.Table], last_updated: str, *, size: int = WINDOW):
+    """(window view, its recipes) for ``size``-patient windows of a shard.
 
-
-def ndjson_lines(block: Rendered) -> Rendered:
-    """Each resource followed by a line feed."""
-    return Rendered(block.kind, join(block.text, "\n"), block.starts)
+    Small windows keep every text buffer small (a few tens of MB), so the allocator hands the
+    same memory back window after window instead of mapping fresh pages for each join.
+    """
+    for view in ShardView(tables).windows(size):
+        yield view, render_recipes(view, last_updated)
 
 
 def shard_windows(
-    tables: dict[str, pa.Table], last_updated: str, *, local_refs: bool, size: int = 2000
+    tables: dict[str, pa.Table], last_updated: str, layouts: list[str], *, size: int = WINDOW
 ):
-    """(window view, its blocks) for ``size``-patient windows of a shard (bounded memory)."""
-    for view in ShardView(tables).windows(size):
-        yield view, render_blocks(view, last_updated, local_refs=local_refs)
+    """(window view, {layout: its blocks}) for ``size``-patient windows of a shard."""
+    for view, recipes in shard_recipes(tables, last_updated, size=size):
+        yield view, {name: [r.rendered(name) for r in recipes] for name in layouts}

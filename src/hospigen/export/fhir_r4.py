@@ -17,12 +17,14 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_columns import bundle_entries, shard_windows
+from hospigen.export.buffers import write_file
+from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant, shared_resources
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import int_option
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import SHARED_TABLES
+from hospigen.export.shardview import SHARED_TABLES, ShardView
+from hospigen.export.textcols import Rendered
 
 
 def entry(resource: dict) -> dict:
@@ -44,6 +46,8 @@ class FhirBundleWriter:
 
     def __init__(self, out_dir: Path, context: ExportContext) -> None:
         self.cap = int_option(context, "fhir", "bundle_max_entries", 0)
+        # split bundles reference each other with Type/<id>; whole bundles with urn:uuid:
+        self.layout = "entries" if self.cap <= 0 else "entries_relative"
         self.last_updated = instant(context.generated_at)
         self.folder = AtomicFolder(out_dir / "fhir")
         self.shared: list[dict] = []
@@ -53,18 +57,26 @@ class FhirBundleWriter:
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
-            local = self.cap <= 0
-            for view, blocks in shard_windows(tables, self.last_updated, local_refs=local):
-                entries = [bundle_entries(b) for b in blocks]
-                for i, pid in enumerate(view.patients["patient_id"]):
-                    self._write_patient(pid, i, entries)
+            for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
+                self.write_window(view, layouts[self.layout])
         if any(name in tables for name in SHARED_TABLES):
-            self.shared.extend(shared_resources(tables, self.last_updated))
+            self.add_shared(list(shared_resources(tables, self.last_updated)))
 
-    def _write_patient(self, pid: str, i: int, entries: list) -> None:
+    def write_window(self, view: ShardView, entries: list[Rendered]) -> None:
+        """Write the bundles of one window's patients from their rendered entries."""
+        for i, pid in enumerate(view.patients["patient_id"]):
+            self._write_patient(pid, i, entries)
+
+    def add_shared(self, resources: list[dict]) -> None:
+        """Keep shared resources (Organization, Location…) for ``shared.json``."""
+        self.shared.extend(resources)
+
+    def _write_patient(self, pid: str, i: int, entries: list[Rendered]) -> None:
         if self.cap <= 0:  # the whole patient is one contiguous run of comma-ended entries
-            body = b"".join([block.patient_bytes(i) for block in entries])[:-1]
-            (self.folder.path / f"{pid}.json").write_bytes(self.head + body + b"]}")
+            parts = [block.patient_bytes(i) for block in entries]
+            parts = [part for part in parts if len(part)]
+            parts[-1] = parts[-1][:-1]  # the last entry's comma (Patient is always there)
+            write_file(self.folder.path / f"{pid}.json", [self.head, *parts, b"]}"])
             return
         rows = [row for block in entries for row in block.rows(i)]
         for part, start in enumerate(range(0, len(rows), self.cap), 1):

@@ -21,13 +21,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.export.fhir_resources import BP_PANEL, _display, derived_id
+from hospigen.export.fhir_resources import BP_PANEL, DERIVED_NS, _display
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.options import bool_option
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import ShardView, seconds_text
 from hospigen.export.tabular import atomic_path
-from hospigen.export.textcols import Rendered, flat, join, key, per_distinct, when
+from hospigen.export.textcols import Rendered, flat, join, key, per_distinct, uuid5_text, when
 
 PATIENT_CLASS = {"inpatient": "I", "emergency": "E", "snf": "I", "hospice": "I"}  # table 0004
 SEX = {"F": "F", "M": "M"}  # table 0001; anything else → U
@@ -236,13 +236,15 @@ class _Hl7Renderer:
         o1 = o.take(pa.array(first))
         has_panel = pc.is_valid(p1)
         # the FHIR DiagnosticReport id, needed only for the groups of a lab panel
-        needs = pc.fill_null(pc.not_equal(p1, BP_PANEL), False)
-        joined = pc.binary_join(ids, "|").to_pylist()
-        reports = [derived_id("report", *x.split("|")) if ok else None
-                   for x, ok in zip(joined, needs.to_pylist(), strict=True)]  # fmt: skip
+        needs = pc.fill_null(pc.not_equal(p1, BP_PANEL), False).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(needs)
+        names = join("report|", pc.binary_join(ids, "|").take(pa.array(rows)))
+        at = np.zeros(len(needs), np.int64)
+        at[rows] = np.arange(len(rows))
+        # = derived_id("report", *results) where needed, null elsewhere
+        reports = uuid5_text(DERIVED_NS, names).take(pa.array(at, mask=~needs))
         filler = pc.if_else(has_panel, pc.if_else(pc.equal(p1, BP_PANEL), o1["observation_id"],
-                                                  pa.array(reports, pa.string())),
-                            o1["observation_id"])  # fmt: skip
+                                                  reports), o1["observation_id"])  # fmt: skip
         panel_code = per_distinct(p1, lambda c: f"{c}^{esc(_display('loinc', c))}^LN")
         code = pc.if_else(has_panel, panel_code, _code(o1))
         section = pc.if_else(pc.equal(o1["category"], "laboratory"), "LAB", "")
@@ -280,6 +282,11 @@ def _numbers(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return per_distinct(column, number)
 
 
+# Patients rendered at a time: the text of 500 is ~60 MB, small enough for the allocator to
+# reuse the same memory window after window (2,000 at once mapped fresh pages for every join).
+WINDOW = 500
+
+
 class Hl7Writer:
     """Appends each shard's messages to ``adt`` and ``oru`` files."""
 
@@ -294,7 +301,7 @@ class Hl7Writer:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        for view in ShardView(tables).windows(5000):
+        for view in ShardView(tables).windows(WINDOW):
             renderer = _Hl7Renderer(view, self.mllp)
             for handle, block in zip(self._files, (renderer.adt(), renderer.oru()), strict=True):
                 if block is not None:

@@ -14,10 +14,13 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from hospigen.export.fhir_columns import ndjson_lines, shard_windows
+from hospigen.export.buffers import write_file
+from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.registry import ExportContext, register
+from hospigen.export.shardview import ShardView
+from hospigen.export.textcols import Rendered
 
 
 def patient_file_name(patient_key: int) -> str:
@@ -33,6 +36,8 @@ def ndjson(resources: list[dict]) -> bytes:
 class PatientNdjsonWriter:
     """Writes one NDJSON file per patient as shards arrive."""
 
+    layout = "ndjson"
+
     def __init__(self, out_dir: Path, context: ExportContext) -> None:
         self.folder = AtomicFolder(out_dir / "patient_ndjson")
         self.last_updated = instant(context.generated_at)
@@ -40,11 +45,17 @@ class PatientNdjsonWriter:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return  # shared resources are not per patient
-        for view, blocks in shard_windows(tables, self.last_updated, local_refs=False):
-            lines = [ndjson_lines(b) for b in blocks]
-            for i, key in enumerate(view.patients["patient_key"]):
-                data = b"".join([block.patient_bytes(i) for block in lines])
-                (self.folder.path / patient_file_name(key)).write_bytes(data)
+        for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
+            self.write_window(view, layouts[self.layout])
+
+    def write_window(self, view: ShardView, lines: list[Rendered]) -> None:
+        """Write one file per patient of the window from the rendered NDJSON lines."""
+        for i, key in enumerate(view.patients["patient_key"]):
+            path = self.folder.path / patient_file_name(key)
+            write_file(path, [block.patient_bytes(i) for block in lines])
+
+    def add_shared(self, resources: list[dict]) -> None:
+        """Nothing: shared resources are not per patient."""
 
     def close(self) -> list[Path]:
         self.folder.publish()

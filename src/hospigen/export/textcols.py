@@ -10,6 +10,9 @@ a slice of the Arrow data buffer, with no per-row Python.
 
 from __future__ import annotations
 
+import binascii
+import hashlib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,6 +68,74 @@ def key(*columns: pa.Array | pa.ChunkedArray) -> pa.Array:
     """A composite key string of several string columns (nulls as empty), for grouping."""
     filled = [pc.fill_null(c, "") for c in columns]
     return join(*[x for c in filled for x in (c, "\x1f")][:-1])
+
+
+# Zero bytes that bring a length to a multiple of 3, indexed by length % 3.
+_B64_FILL = pa.array(["", "\x00\x00", "\x00"], pa.string())
+
+
+def base64_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value's UTF-8 bytes base64-encoded (RFC 4648, padded), in one pass for the column.
+
+    Base64 of a concatenation equals the concatenation of the base64 of its parts when every
+    part is a multiple of 3 bytes long: each value is filled to that with zero bytes, the whole
+    buffer is encoded by one ``binascii`` call, and the characters the filling produced are
+    turned into ``=`` padding. Nulls stay null.
+    """
+    column = flat(column)
+    values = pc.fill_null(column, "") if column.null_count else column
+    rest = pc.binary_length(values).to_numpy() % 3
+    filled = flat(pc.binary_join_element_wise(values, _B64_FILL.take(rest), ""))
+    offsets = _offsets(filled)
+    data = filled.buffers()[2]
+    raw = memoryview(data)[offsets[0] : offsets[-1]] if data is not None else b""
+    text = np.frombuffer(binascii.b2a_base64(raw, newline=False), np.uint8).copy()
+    out_offsets = (offsets - offsets[0]) // 3 * 4
+    ends = out_offsets[1:]
+    text[ends[rest == 1] - 2] = ord("=")
+    text[ends[rest > 0] - 1] = ord("=")
+    out = plain_strings(out_offsets, text)
+    if column.null_count:
+        out = flat(pc.if_else(pc.is_valid(column), out, pa.scalar(None, pa.string())))
+    return out
+
+
+def _offsets(text: pa.Array) -> np.ndarray:
+    """The int64 value offsets of a string array (into its data buffer)."""
+    first = text.offset
+    return np.frombuffer(text.buffers()[1], np.int32)[first : first + len(text) + 1].astype(
+        np.int64
+    )
+
+
+def plain_strings(offsets: np.ndarray, data: np.ndarray) -> pa.Array:
+    """A string array without nulls over the bytes ``data`` cut at ``offsets`` (from 0)."""
+    if offsets[-1] >= 2**31:
+        raise ValueError("text column over 2 GiB: render fewer rows at a time")
+    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(offsets) - 1, buffers, null_count=0)
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+# Where the 32 hex digits of a UUID go in its 36-character text (dashes after 8, 12, 16, 20).
+_HEX_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def uuid5_text(namespace: uuid.UUID, names: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``str(uuid.uuid5(namespace, name))`` for every name (no nulls), formatted in bulk.
+
+    One SHA-1 per name as :func:`uuid.uuid5` does; the version and variant bits and the hex
+    text are set for all names at once instead of through a ``UUID`` object each.
+    """
+    prefix = namespace.bytes
+    digests = b"".join([hashlib.sha1(prefix + name.encode()).digest()
+                        for name in flat(names).to_pylist()])  # fmt: skip
+    raw = np.frombuffer(digests, np.uint8).reshape(-1, 20)[:, :16].copy()
+    raw[:, 6] = raw[:, 6] & 0x0F | 0x50  # version 5
+    raw[:, 8] = raw[:, 8] & 0x3F | 0x80  # RFC 4122 variant
+    text = np.full((len(raw), 36), ord("-"), np.uint8)
+    text[:, _HEX_AT] = np.stack([_HEX[raw >> 4], _HEX[raw & 0x0F]], axis=2).reshape(-1, 32)
+    return plain_strings(np.arange(0, 36 * (len(raw) + 1), 36), text.reshape(-1))
 
 
 @dataclass
