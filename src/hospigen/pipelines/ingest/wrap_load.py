@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
@@ -221,31 +222,35 @@ def _held(obj, info: ObjectInfo) -> bool:
 
 
 def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> None:
-    written = store.put_many(batch.wrapped)
-    faults.checkpoint("load:after-wrap-put")
-    objects = [e[0] for e in batch.ledger]
-    with wh.transaction():
-        if batch.cols["raw"]:
-            rows = len(batch.cols["raw"])
-            load_id = next_load_id(wh)
-            table = arrow_table(
-                STAGING,
-                {
-                    **batch.cols,
-                    "load_id": [load_id] * rows,
-                    "loaded_at": [now] * rows,
-                },
-            )
-            wh.append(STAGING, table)
-            result.rows += rows
-        wrapped = [
-            (e[5], written[e[5]].checksum, "", len(batch.wrapped[e[5]]), e[4], e[0])
-            for e in batch.ledger
-        ]
-        record(wh, "wrapped", wrapped, now)
-        record(wh, "loaded", batch.ledger + refresh, now)
-        replace_errors(wh, "wrap", objects, batch.bad, now)
-        faults.checkpoint("load:before-commit")
+    # the wrapped objects are written while the warehouse takes the rows (both release the
+    # GIL); the transaction commits only once they are all written
+    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-wrap") as writer:
+        writing = writer.submit(store.put_many, batch.wrapped)
+        objects = [e[0] for e in batch.ledger]
+        with wh.transaction():
+            if batch.cols["raw"]:
+                rows = len(batch.cols["raw"])
+                load_id = next_load_id(wh)
+                table = arrow_table(
+                    STAGING,
+                    {
+                        **batch.cols,
+                        "load_id": [load_id] * rows,
+                        "loaded_at": [now] * rows,
+                    },
+                )
+                wh.append(STAGING, table)
+                result.rows += rows
+            written = writing.result()
+            faults.checkpoint("load:after-wrap-put")
+            wrapped = [
+                (e[5], written[e[5]].checksum, "", len(batch.wrapped[e[5]]), e[4], e[0])
+                for e in batch.ledger
+            ]
+            record(wh, "wrapped", wrapped, now)
+            record(wh, "loaded", batch.ledger + refresh, now)
+            replace_errors(wh, "wrap", objects, batch.bad, now)
+            faults.checkpoint("load:before-commit")
     faults.checkpoint("load:after-commit")
     result.loaded += objects
     result.errors += batch.bad
