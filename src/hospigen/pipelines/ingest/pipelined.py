@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 from hospigen.pipelines.ingest.land import Landing, LandResult, write_all
 from hospigen.pipelines.ingest.tables import read_ledger
@@ -73,10 +73,10 @@ def land_and_load(
             done = 0
             for start in range(0, len(keys), batch_size):
                 chunk = keys[start : start + batch_size]
-                need = max((which[k] for k in chunk if k in which), default=-1)
-                while done <= need:
-                    _record(landing, wh, batches[done], futures[done])
-                    done += 1
+                need = max((which[k] for k in chunk if k in which), default=-1) + 1
+                if done < need:
+                    _record(landing, wh, batches[done:need], futures[done:need])
+                    done = need
                 infos = [landing.listed[k] for k in chunk]
                 # a rewrite that kept its fingerprint (a content hash) is not loaded again
                 infos = [o for o in infos if seen.get(o.key, ("", ""))[1] != o.fingerprint]
@@ -84,8 +84,8 @@ def land_and_load(
                 load_batch(store, prefix, wh, infos, now=now, seen=seen, held=held, result=result)
                 if progress:
                     progress(len(chunk))
-            for i in range(done, len(batches)):
-                _record(landing, wh, batches[i], futures[i])
+            if done < len(batches):
+                _record(landing, wh, batches[done:], futures[done:])
         except BaseException:
             for f in futures:  # do not go on writing after a failure
                 f.cancel()
@@ -94,8 +94,9 @@ def land_and_load(
         return landing.finish(wh), result
 
 
-def _record(landing: Landing, wh: Warehouse, keys: list[str], written: Future) -> None:
-    """Wait for a landing batch and commit its ``landed`` ledger rows."""
-    landing.learn(written.result())
+def _record(landing: Landing, wh: Warehouse, batches: list[list[str]], written: list) -> None:
+    """Wait for landing batches and commit their ``landed`` ledger rows (one transaction)."""
+    for future in written:
+        landing.learn(future.result())
     with wh.transaction():
-        landing.record_landed(wh, keys)
+        landing.record_landed(wh, [k for batch in batches for k in batch])
