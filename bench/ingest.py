@@ -1,6 +1,10 @@
 """Benchmark: 10,000 per-patient NDJSON files landed → wrapped → loaded → merged (DuckDB,
 local object store), then a no-change re-run; repeated in fresh folders.
 
+``--mode run`` (the default) times what ``hospigen ingest run`` does: the landing is planned,
+then written while it is wrapped and loaded, then merged. ``--mode steps`` times ``land``,
+``wrap-load`` and ``materialize`` one after the other (with land's hand-off, as before).
+
 Input: the per-patient test cases (tests/cases/ingest/per_patient, cut from Synthea) replicated
 with fresh ids. Run: ``PYTHONPATH=src python bench/ingest.py [--patients N] [--repeat R]``.
 The machine's load average and the process's CPU time are printed beside the wall-clock
@@ -24,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import print_machine
 from hospigen.pipelines.ingest import ensure_tables, land, materialize, wrap_load
+from hospigen.pipelines.ingest.land import start_landing
+from hospigen.pipelines.ingest.pipelined import land_and_load
 from hospigen.store import open_store
 from hospigen.warehouse import open_warehouse
 
@@ -75,7 +81,7 @@ def cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def one_workload(base: Path, n: int, now: dt.datetime) -> dict:
+def one_workload(base: Path, n: int, now: dt.datetime, mode: str) -> dict:
     """Land → wrap-load → materialize twice over a fresh workload; timings of each step."""
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         root = Path(tmp)
@@ -88,15 +94,22 @@ def one_workload(base: Path, n: int, now: dt.datetime) -> dict:
             steps: dict[str, float] = {}
             t = time.perf_counter()
             ensure_tables(wh)
-            landed = land(root / "src", store, "patients", wh, now=now)
-            steps["land"] = time.perf_counter() - t
-            t = time.perf_counter()
-            wrap_load(store, "patients", wh, now=now, handoff=landed.handoff)
-            steps["wrap-load"] = time.perf_counter() - t
+            if mode == "run":
+                landing = start_landing(root / "src", store, "patients", wh, now=now)
+                steps["plan"] = time.perf_counter() - t
+                t = time.perf_counter()
+                land_and_load(landing, store, "patients", wh, now=now)
+                steps["write+load"] = time.perf_counter() - t
+            else:
+                landed = land(root / "src", store, "patients", wh, now=now)
+                steps["land"] = time.perf_counter() - t
+                t = time.perf_counter()
+                wrap_load(store, "patients", wh, now=now, handoff=landed.handoff)
+                steps["wrap-load"] = time.perf_counter() - t
             t = time.perf_counter()
             materialize(wh, now=now)
             wh.checkpoint()
-            steps["materialize"] = time.perf_counter() - t
+            steps["merge"] = time.perf_counter() - t
             return steps
 
         load_before = os.getloadavg()[0]
@@ -122,16 +135,20 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh workloads to time")
     parser.add_argument("--dir", default=None, help="where to put the workload (default: temp)")
+    parser.add_argument(
+        "--mode", choices=["run", "steps"], default="run", help="ingest run, or one step at a time"
+    )
     opts = parser.parse_args()
     n = opts.patients
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     base = Path(opts.dir or tempfile.gettempdir())
     with tempfile.TemporaryDirectory(dir=base) as probe:
         plain, renamed = file_rates(Path(probe))
-    runs = [one_workload(base, n, now) for _ in range(opts.repeat)]
+    runs = [one_workload(base, n, now, opts.mode) for _ in range(opts.repeat)]
 
     print_machine()
     print(f"workload: {n:,} patient files, {runs[0]['resources']:,} resources (+ wrapped copies)")
+    print(f"mode: {opts.mode}")
     print(
         f"filesystem: {plain:,.0f} new files/s plain, {renamed:,.0f}/s temp + rename "
         f"(each patient creates 2: landed + wrapped)"
@@ -139,17 +156,13 @@ def main() -> None:
     loads = [x for r in runs for x in r["load"]]
     print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f} on 2 cores\n")
 
-    print(
-        f"{'run':<5}{'land s':>9}{'wrap s':>9}{'merge s':>9}{'total s':>9}{'files/s':>9}"
-        f"{'cpu s':>8}{'re-run s':>10}{'ratio':>8}"
-    )
+    names = list(runs[0]["first"])
+    heads = "".join(f"{k + ' s':>13}" for k in names)
+    print(f"{'run':<5}{heads}{'total s':>9}{'files/s':>9}{'cpu s':>8}{'re-run s':>10}{'ratio':>8}")
     for i, r in enumerate(runs, start=1):
         t1, t2 = sum(r["first"].values()), sum(r["second"].values())
-        f = r["first"]
-        print(
-            f"{i:<5}{f['land']:>9.2f}{f['wrap-load']:>9.2f}{f['materialize']:>9.2f}{t1:>9.2f}"
-            f"{n / t1:>9,.0f}{r['cpu']:>8.2f}{t2:>10.2f}{t2 / t1:>8.1%}"
-        )
+        steps = "".join(f"{r['first'][k]:>13.2f}" for k in names)
+        print(f"{i:<5}{steps}{t1:>9.2f}{n / t1:>9,.0f}{r['cpu']:>8.2f}{t2:>10.2f}{t2 / t1:>8.1%}")
     totals = [sum(r["first"].values()) for r in runs]
     best, median = min(totals), statistics.median(totals)
     rerun = max(sum(r["second"].values()) / sum(r["first"].values()) for r in runs)

@@ -173,11 +173,23 @@ def wrap_load_command(
     _rejected(r.errors)
 
 
-def _wrap_load(store, prefix, wh, now, file=None, batch=2000, handoff=None):
+def _pending(landing, store, prefix, wh) -> int:
+    """How many objects ``ingest run`` will wrap and load after ``landing``."""
+    from hospigen.pipelines.ingest.land import LandResult
+    from hospigen.pipelines.ingest.pipelined import pending_keys
+    from hospigen.pipelines.ingest.tables import read_ledger
+    from hospigen.pipelines.ingest.wrap_load import pending
+
+    if isinstance(landing, LandResult):
+        return len(pending(store, prefix, wh)[0])
+    return len(pending_keys(landing, read_ledger(wh, "loaded")))
+
+
+def _wrap_load(store, prefix, wh, now, file=None, batch=2000):
     from hospigen.pipelines.ingest import wrap_load
     from hospigen.pipelines.ingest.wrap_load import pending
 
-    total = len(pending(store, prefix, wh, file, handoff.listing if handoff else None)[0])
+    total = len(pending(store, prefix, wh, file)[0])
     with progress_bar("wrap + load", total) as advance:
         return wrap_load(
             store,
@@ -187,7 +199,6 @@ def _wrap_load(store, prefix, wh, now, file=None, batch=2000, handoff=None):
             only=file,
             batch_size=max(1, batch),
             progress=advance,
-            handoff=handoff,
         )
 
 
@@ -236,7 +247,9 @@ def run_command(
     """Generate (or take --source) → land → wrap-load → materialize; safe to re-run."""
     import tempfile
 
-    from hospigen.pipelines.ingest import ensure_tables, land, materialize
+    from hospigen.pipelines.ingest import ensure_tables, materialize
+    from hospigen.pipelines.ingest.land import start_landing
+    from hospigen.pipelines.ingest.pipelined import land_and_load
     from hospigen.pipelines.ingest.run import generate_source
 
     stamp = _now(now)
@@ -253,15 +266,13 @@ def run_command(
                     Path(tmp), total, batch_size, seed, parse_date(as_of, "--as-of"), advance
                 )
         ensure_tables(wh)
-        landed = land(
-            source,
-            store,
-            key,
-            wh,
-            now=stamp,
-            generated_at=_now(generated_at) if generated_at else None,
-        )
-        loaded = _wrap_load(store, key, wh, stamp, None, load_batch, landed.handoff)
+        at = _now(generated_at) if generated_at else None
+        landing = start_landing(source, store, key, wh, now=stamp, generated_at=at)
+        total = _pending(landing, store, key, wh)
+        with progress_bar("land + wrap + load", total) as advance:
+            landed, loaded = land_and_load(
+                landing, store, key, wh, now=stamp, batch_size=max(1, load_batch), progress=advance
+            )
         merged = materialize(wh, now=stamp)
     if landed.source_unchanged:
         console.print("land: input unchanged since the last landing; nothing written")

@@ -75,6 +75,8 @@ class ObjectStore(ABC):
     """A flat namespace of immutable-on-write objects below one root URL."""
 
     url: str
+    #: whether :meth:`put_many` reports each object's listing fingerprint (no listing needed)
+    fingerprints_on_write: bool = False
 
     @abstractmethod
     def put(self, key: str, data: bytes) -> None:

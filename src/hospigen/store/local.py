@@ -46,6 +46,8 @@ def _fingerprint(st: os.stat_result) -> str:
 class LocalStore(ObjectStore):
     """Objects are files below ``root``; temp files end in ``.partial`` and are never listed."""
 
+    fingerprints_on_write = True
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
         self.url = str(self.root)

@@ -15,7 +15,7 @@ _seen: dict[str, int] = {}
 POINTS = (
     "land:after-put",  # some landed objects written, ledger not yet
     "land:before-source",  # every object and its ledger row written, source digest not yet
-    "load:after-wrap-put",  # wrapped objects written, staging not yet loaded
+    "load:after-wrap-put",  # wrapped objects written, staging rows not yet committed
     "load:before-commit",  # staging rows inserted inside the open transaction
     "load:after-commit",  # one batch committed, later batches not loaded
     "materialize:mid",  # some MERGEs ran inside the open transaction

@@ -85,7 +85,7 @@ class LandResult:
     errors: list[BadLine] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     source_unchanged: bool = False
-    #: objects by name below the prefix (by key once ``land`` returns)
+    #: the landing's objects by key (by name below the prefix inside :func:`plan`)
     objects: dict[str, Landed] = field(default_factory=dict, repr=False)
     #: for wrap-load in the same run; ``None`` when nothing was landed
     handoff: Handoff | None = field(default=None, repr=False)
@@ -301,6 +301,9 @@ class Landing:
             self.listed.update((k, ObjectInfo(k, len(self.todo[k]), f)) for k, f in prints.items())
         else:
             self.listed = {o.key: o for o in self.store.list(self.prefix)}
+            prints = {k: o.fingerprint for k, o in self.listed.items() if k in self.result.objects}
+        for key, fingerprint in prints.items():
+            self.result.objects[key].fingerprint = fingerprint
 
     def record_landed(self, wh: Warehouse, keys: list[str]) -> None:
         """Ledger rows (stage ``landed``) of written ``keys`` (caller's transaction)."""
@@ -320,9 +323,6 @@ class Landing:
         faults.checkpoint("land:before-source")
         record(wh, "source", [self.source_entry], self.now)
         result.written = list(self.todo)
-        result.objects = {join_key(self.prefix, n): v for n, v in result.objects.items()}
-        for key, obj in result.objects.items():
-            obj.fingerprint = self.listed[key].fingerprint if key in self.listed else ""
         result.handoff = Handoff(sorted(self.listed.values(), key=lambda o: o.key), result.objects)
         return result
 
@@ -351,19 +351,20 @@ def start_landing(
         # touched (or regenerated) but byte-identical: nothing was landed, so nothing is
         # recorded — a re-run must change no table, the ledger included
         return LandResult(source_unchanged=True)
-    objects, result = plan(source, generated_at, files, named)
+    _, result = plan(source, generated_at, files, named)
+    result.objects = {join_key(prefix, name): obj for name, obj in result.objects.items()}
     landed = read_ledger(wh, "landed")
     listed = {o.key: o for o in store.list(prefix)}
     todo: dict[str, bytes] = {}
     sums: dict[str, str] = {}
-    for name, data in objects.items():
-        key = join_key(prefix, name)
+    for key, obj in result.objects.items():
         seen = landed.get(key)
-        sums[key] = result.objects[name].checksum
+        sums[key] = obj.checksum
         if seen and key in listed and seen == (sums[key], listed[key].fingerprint):
             result.unchanged += 1
+            obj.fingerprint = listed[key].fingerprint
         else:
-            todo[key] = data
+            todo[key] = obj.data
     entry = (source_key, digest, fingerprint, len(files), result.resources, "")
     return Landing(store, prefix, now, files, entry, result, listed, todo, sums)
 
@@ -386,6 +387,13 @@ def land(
     landing = start_landing(source, store, prefix, wh, now=now, generated_at=generated_at)
     if isinstance(landing, LandResult):
         return landing
+    return write_all(landing, wh, progress)
+
+
+def write_all(
+    landing: Landing, wh: Warehouse, progress: Callable[[int], None] | None = None
+) -> LandResult:
+    """Write every object of ``landing``, then record it all in one transaction."""
     prints: dict[str, str] = {}
     for keys in landing.batches():
         prints.update(landing.put(keys))

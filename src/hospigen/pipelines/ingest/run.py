@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hospigen.pipelines.ingest.land import LandResult, land
+from hospigen.pipelines.ingest.land import LandResult, start_landing
 from hospigen.pipelines.ingest.materialize import MaterializeResult, materialize
+from hospigen.pipelines.ingest.pipelined import land_and_load
 from hospigen.pipelines.ingest.tables import ensure_tables
-from hospigen.pipelines.ingest.wrap_load import WrapLoadResult, wrap_load
+from hospigen.pipelines.ingest.wrap_load import WrapLoadResult
 from hospigen.store import ObjectStore
 from hospigen.warehouse import Warehouse
 
@@ -78,8 +79,8 @@ def run(
 
 
 def _steps(source, store, prefix, wh, now, generated_at) -> RunResult:
-    landed = land(source, store, prefix, wh, now=now, generated_at=generated_at)
-    loaded = wrap_load(store, prefix, wh, now=now, handoff=landed.handoff)
+    landing = start_landing(source, store, prefix, wh, now=now, generated_at=generated_at)
+    landed, loaded = land_and_load(landing, store, prefix, wh, now=now)
     merged = materialize(wh, now=now)
     wh.checkpoint()  # once, after the last step (not after every load batch)
     return RunResult(landed, loaded, merged)

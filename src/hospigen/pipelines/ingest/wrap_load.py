@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import orjson
@@ -28,7 +29,7 @@ from hospigen.pipelines.ingest.fhir import (
     parse,
     parse_instant,
 )
-from hospigen.pipelines.ingest.land import Handoff, LineFacts
+from hospigen.pipelines.ingest.land import Handoff, Landed, LineFacts
 from hospigen.pipelines.ingest.schema import STAGING
 from hospigen.pipelines.ingest.tables import (
     arrow_table,
@@ -172,30 +173,47 @@ def wrap_load(
     mine = handoff.objects if handoff is not None else {}
     todo, seen = pending(store, prefix, wh, only, handoff.listing if handoff else None)
     result = WrapLoadResult()
-    wprefix = wrapped_prefix(prefix)
     for start in range(0, len(todo), batch_size):
         chunk = todo[start : start + batch_size]
-        held = {o.key: mine[o.key] for o in chunk if _held(mine.get(o.key), o)}
-        data = store.get_many([o.key for o in chunk if o.key not in held])
-        batch = _Batch()
-        refresh: list[tuple] = []
-        for info in chunk:
-            obj = held.get(info.key)
-            body = obj.data if obj is not None else data[info.key]
-            checksum = obj.checksum if obj is not None else sha256(body)
-            entry = (info.key, checksum, info.fingerprint, len(body))
-            if seen.get(info.key, ("",))[0] == checksum:  # rewritten with the same bytes
-                refresh.append((*entry, body.count(b"\n"), ""))
-                result.unchanged += 1
-                continue
-            wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
-            with gc_paused():
-                lines = wrap(info.key, wkey, body, batch, obj.lines if obj is not None else None)
-            batch.ledger.append((*entry, lines, wkey))
-        _commit(store, wh, batch, refresh, now, result)
+        load_batch(store, prefix, wh, chunk, now=now, seen=seen, held=mine, result=result)
         if progress:
             progress(len(chunk))
     return result
+
+
+def load_batch(
+    store: ObjectStore,
+    prefix: str,
+    wh: Warehouse,
+    chunk: list[ObjectInfo],
+    *,
+    now: dt.datetime,
+    seen: dict[str, tuple[str, str]],
+    held: dict[str, Landed],
+    result: WrapLoadResult,
+) -> None:
+    """Wrap, write and load the objects of ``chunk`` in one transaction (into ``result``).
+
+    ``seen`` is the ``loaded`` ledger; ``held`` objects in memory (see :class:`Handoff`)."""
+    mine = {o.key: held[o.key] for o in chunk if _held(held.get(o.key), o)}
+    data = store.get_many([o.key for o in chunk if o.key not in mine])
+    batch = _Batch()
+    refresh: list[tuple] = []
+    wprefix = wrapped_prefix(prefix)
+    for info in chunk:
+        obj = mine.get(info.key)
+        body = obj.data if obj is not None else data[info.key]
+        checksum = obj.checksum if obj is not None else sha256(body)
+        entry = (info.key, checksum, info.fingerprint, len(body))
+        if seen.get(info.key, ("",))[0] == checksum:  # rewritten with the same bytes
+            refresh.append((*entry, body.count(b"\n"), ""))
+            result.unchanged += 1
+            continue
+        wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
+        with gc_paused():
+            lines = wrap(info.key, wkey, body, batch, obj.lines if obj is not None else None)
+        batch.ledger.append((*entry, lines, wkey))
+    _commit(store, wh, batch, refresh, now, result)
 
 
 def _held(obj, info: ObjectInfo) -> bool:
@@ -204,31 +222,35 @@ def _held(obj, info: ObjectInfo) -> bool:
 
 
 def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> None:
-    written = store.put_many(batch.wrapped)
-    faults.checkpoint("load:after-wrap-put")
-    objects = [e[0] for e in batch.ledger]
-    with wh.transaction():
-        if batch.cols["raw"]:
-            rows = len(batch.cols["raw"])
-            load_id = next_load_id(wh)
-            table = arrow_table(
-                STAGING,
-                {
-                    **batch.cols,
-                    "load_id": [load_id] * rows,
-                    "loaded_at": [now] * rows,
-                },
-            )
-            wh.append(STAGING, table)
-            result.rows += rows
-        wrapped = [
-            (e[5], written[e[5]].checksum, "", len(batch.wrapped[e[5]]), e[4], e[0])
-            for e in batch.ledger
-        ]
-        record(wh, "wrapped", wrapped, now)
-        record(wh, "loaded", batch.ledger + refresh, now)
-        replace_errors(wh, "wrap", objects, batch.bad, now)
-        faults.checkpoint("load:before-commit")
+    # the wrapped objects are written while the warehouse takes the rows (both release the
+    # GIL); the transaction commits only once they are all written
+    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-wrap") as writer:
+        writing = writer.submit(store.put_many, batch.wrapped)
+        objects = [e[0] for e in batch.ledger]
+        with wh.transaction():
+            if batch.cols["raw"]:
+                rows = len(batch.cols["raw"])
+                load_id = next_load_id(wh)
+                table = arrow_table(
+                    STAGING,
+                    {
+                        **batch.cols,
+                        "load_id": [load_id] * rows,
+                        "loaded_at": [now] * rows,
+                    },
+                )
+                wh.append(STAGING, table)
+                result.rows += rows
+            written = writing.result()
+            faults.checkpoint("load:after-wrap-put")
+            wrapped = [
+                (e[5], written[e[5]].checksum, "", len(batch.wrapped[e[5]]), e[4], e[0])
+                for e in batch.ledger
+            ]
+            record(wh, "wrapped", wrapped, now)
+            record(wh, "loaded", batch.ledger + refresh, now)
+            replace_errors(wh, "wrap", objects, batch.bad, now)
+            faults.checkpoint("load:before-commit")
     faults.checkpoint("load:after-commit")
     result.loaded += objects
     result.errors += batch.bad
