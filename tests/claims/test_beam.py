@@ -39,6 +39,10 @@ def test_beam_direct_runner_matches_local_runner(cli, tmp_path):
     assert _sorted(beam_errors.select(local_errors.column_names), "raw_message") == _sorted(
         local_errors, "raw_message"
     )
+    # the redelivered copies keep their own bytes (fetched back by position, not carried)
+    dups = [r for r in local_errors.to_pylist() if r["error_code"] == "duplicate_claim_id"]
+    assert dups and {r["raw_message"] for r in dups} <= set(msgs[:20])
+    assert all(r["raw_claim"].encode() == r["raw_message"] for r in dups)
 
 
 def test_byte_ranges_cover_every_whole_line_once_in_order(tmp_path):
