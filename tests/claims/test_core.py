@@ -127,3 +127,27 @@ def test_batch_equals_one_by_one_on_random_edits(edits):
 
     base = orjson.loads(_lines("valid.ndjson")[0])
     _batch_equals_one_by_one([json.dumps({**base, **e}).encode() for e in edits])
+
+
+def test_string_lists_and_escapes_are_typed_exactly():
+    import orjson
+
+    base = _lines("valid.ndjson")[0]
+
+    def run(**fields) -> tuple[list, list]:
+        obj = {**orjson.loads(base), **fields}
+        out = process_batch([orjson.dumps(obj)], TS)
+        return out.claims.to_pylist(), out.errors.column("error_code").to_pylist()
+
+    claims, _ = run(diagnosis_codes=['A"x', "B\\y"], notes="tab\there")
+    assert claims[0]["diagnosis_codes"] == ['A"x', "B\\y"]  # escaped: the JSON decoder's value
+    assert claims[0]["notes"] == "tab\there"
+    assert claims[0]["claim_id"] == orjson.loads(base)["claim_id"]  # plain fields unchanged
+    claims, _ = run(diagnosis_codes=["E11.9", None])
+    assert claims[0]["diagnosis_codes"] == ["E11.9", None]
+    assert run(diagnosis_codes=[])[0][0]["diagnosis_codes"] == []
+    for bad in (["E11.9", 1], [["E11.9"]], "E11.9", {"a": "b"}, [True]):
+        assert run(diagnosis_codes=bad) == ([], ["wrong_type"]), bad
+    # spaces inside the array: not the compact form, still a list of strings
+    spaced = base.replace(b'"diagnosis_codes":[', b'"diagnosis_codes":[ ', 1)
+    assert process_batch([spaced], TS).claims.num_rows == 1

@@ -4,7 +4,7 @@ Bounded input (``--input PATH``: a local log folder or an NDJSON file) is cut in
 of whole lines; each Beam element is a small (file, byte range) descriptor (per-element Beam
 overhead is ~6 µs, so ranges, not messages, and no message bytes pickled through the runner),
 read and processed inside the DoFn by :func:`~hospigen.pipelines.claims.core.process_batch`.
-Each range's result is staged as a Parquet file and only its name moves on; all range
+Each range's result is staged as an Arrow file and only its name moves on; all range
 results then meet in one finalising step that applies the history rules (duplicate
 ids, duplicate submissions) in stream order, exactly as the local runner does, and writes
 Parquet or BigQuery.
@@ -30,7 +30,8 @@ import pyarrow as pa
 
 from hospigen.errors import MissingExtraError, UsageError
 
-CHUNK = 250_000
+CHUNK_BYTES = 64 * 1024 * 1024  # about 75,000 claims per range
+FILE_SHIFT = 40  # a stream position is (file index << 40) + byte offset: files under 1 TiB
 
 
 def _beam():
@@ -41,11 +42,28 @@ def _beam():
     return beam
 
 
-def ranges_of(path: str, chunk: int = CHUNK) -> list[tuple[str, int, int, int]]:
-    """(file, first byte, end byte, first position) of every ``chunk`` lines of the input.
+def _next_line_start(f, pos: int, size: int) -> int:
+    """The first byte after the newline at or after ``pos`` (``size`` if none)."""
+    f.seek(pos)
+    while pos < size:
+        block = f.read(1 << 16)
+        if not block:
+            break
+        i = block.find(b"\n")
+        if i >= 0:
+            return pos + i + 1
+        pos += len(block)
+    return size
 
-    The input is a local log folder (its segment files in order) or an NDJSON file. Only
-    newline positions are scanned here; the bytes are read by the workers.
+
+def ranges_of(path: str, chunk_bytes: int = CHUNK_BYTES) -> list[tuple[str, int, int, int]]:
+    """(file, first byte, end byte, position base) of ranges of about ``chunk_bytes``.
+
+    The input is a local log folder (its segment files in order) or an NDJSON file. Cut points
+    are byte offsets moved to the next line start, so planning reads a few bytes per range,
+    not the input. A message's stream position is ``position base + its byte offset`` in the
+    file: increasing in stream order across files and ranges (all that ordering needs), and
+    known to a worker without counting the lines before its range.
     """
     from hospigen.stream.local_log import _segments
 
@@ -58,50 +76,77 @@ def ranges_of(path: str, chunk: int = CHUNK) -> list[tuple[str, int, int, int]]:
         files = [p]
     else:
         raise UsageError(f"no such input: {p}")
-    out, seq = [], 0
-    for f in files:
-        ends = np.flatnonzero(np.fromfile(f, dtype=np.uint8) == 10) + 1  # whole lines only
-        for i in range(0, len(ends), chunk):
-            first = 0 if i == 0 else int(ends[i - 1])
-            last = ends[min(i + chunk, len(ends)) - 1]
-            out.append((str(f), first, int(last), seq))
-            seq += min(chunk, len(ends) - i)
+    out = []
+    for index, f in enumerate(files):
+        with open(f, "rb") as fh:
+            # a torn last line (no newline yet) is not a message: ranges end before it
+            end = _last_line_end(fh, f.stat().st_size)
+            first = 0
+            while first < end:
+                cut = _next_line_start(fh, min(end, first + chunk_bytes) - 1, end)
+                out.append((str(f), first, cut, index << FILE_SHIFT))
+                first = cut
     return out
 
 
-def read_range(element: tuple[str, int, int, int]) -> tuple[int, pa.Array]:
-    """(first position, raw messages) of one byte range (local-log escapes decoded)."""
+def _last_line_end(fh, size: int) -> int:
+    """The byte after the file's last newline (0 if it has none)."""
+    pos = size
+    while pos > 0:
+        step = min(pos, 1 << 16)
+        fh.seek(pos - step)
+        i = fh.read(step).rfind(b"\n")
+        if i >= 0:
+            return pos - step + i + 1
+        pos -= step
+    return 0
+
+
+def read_range(element: tuple[str, int, int, int]) -> tuple[np.ndarray, pa.Array]:
+    """(stream positions, raw messages) of one byte range (local-log escapes decoded)."""
     from hospigen.stream.local_log import _frames
 
-    path, first, last, seq = element
+    path, first, last, base = element
     with open(path, "rb") as f:
         f.seek(first)
         data = f.read(last - first)
     newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    return seq, _frames(data, newlines)
+    if len(newlines) == 0:
+        return np.zeros(0, np.int64), pa.array([], pa.binary())
+    starts = np.concatenate([[0], newlines[:-1] + 1]).astype(np.int64)
+    return base + first + starts, _frames(data, newlines)
 
 
 def _stage(table: pa.Table, path: Path) -> None:
-    import pyarrow.parquet as pq
-
+    # Arrow IPC, uncompressed: written at copy speed and memory-mapped back by the final step
+    # (Parquet cost a compression and a decode of every staged byte)
     tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="lz4")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
     tmp.replace(path)
 
 
+def _unstage(path: str) -> pa.Table:
+    with pa.memory_map(path) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
 def _process(element, processing_ts: dt.datetime, staging: str):
-    """Process one byte range; stage its claims and errors as Parquet, pass on the names.
+    """Process one byte range; stage its claims and errors as Arrow files, pass on the names.
 
     Only the file names travel through the runner: a million processed claims pickled into one
     element for the final step cost more than processing them.
     """
     from hospigen.pipelines.claims.core import process_batch
 
-    start, payloads = read_range(element)
-    out = process_batch(payloads, processing_ts, seq=np.arange(start, start + len(payloads)))
+    seq, payloads = read_range(element)
+    if len(seq) == 0:
+        return []
+    out = process_batch(payloads, processing_ts, seq=seq)
+    start = int(seq[0])
     claims, errors = (
-        Path(staging) / f"claims-{start:020d}.parquet",
-        Path(staging) / f"errors-{start:020d}.parquet",
+        Path(staging) / f"claims-{start:020d}.arrow",
+        Path(staging) / f"errors-{start:020d}.arrow",
     )
     _stage(out.claims, claims)
     _stage(out.errors, errors)
@@ -112,13 +157,13 @@ def _raw_reader(elements: list[tuple[str, int, int, int]]):
     """``raw_of`` over the input ranges: re-reads only the ranges holding asked-for rows."""
 
     def raw_of(seq: np.ndarray) -> pa.Array:
-        starts = np.array([e[3] for e in elements], dtype=np.int64)
+        starts = np.array([e[3] + e[1] for e in elements], dtype=np.int64)
         which = np.searchsorted(starts, seq, side="right") - 1
         pieces, order = [], []
         for r in np.unique(which):
-            first, payloads = read_range(elements[r])
-            rows = seq[which == r]
-            pieces.append(payloads.take(pa.array(rows - first, pa.int64())))
+            positions, payloads = read_range(elements[r])
+            rows = np.searchsorted(positions, seq[which == r])
+            pieces.append(payloads.take(pa.array(rows, pa.int64())))
             order.append(np.flatnonzero(which == r))
         if not pieces:
             return pa.array([], pa.binary())
@@ -132,15 +177,14 @@ def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
     import shutil
 
     import duckdb
-    import pyarrow.parquet as pq
 
     from hospigen.pipelines.claims.core import CLAIMS_WORK, ERRORS_WORK
     from hospigen.pipelines.claims.dedupe import apply_history, merge_errors
     from hospigen.pipelines.claims.sinks import open_sink
 
     parts = sorted(parts, key=lambda p: p[0])
-    claims = pa.concat_tables([pq.read_table(p[1]).cast(CLAIMS_WORK) for p in parts])
-    errors = pa.concat_tables([pq.read_table(p[2]).cast(ERRORS_WORK) for p in parts])
+    claims = pa.concat_tables([_unstage(p[1]).cast(CLAIMS_WORK) for p in parts])
+    errors = pa.concat_tables([_unstage(p[2]).cast(ERRORS_WORK) for p in parts])
     con = duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     landed, dups = apply_history(con, claims, None, _raw_reader([p[3] for p in parts]))
@@ -151,10 +195,16 @@ def _finalise(parts, output: str, processing_ts: dt.datetime, staging: str):
     return [(landed.num_rows, errors.num_rows)]
 
 
-def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, chunk: int = CHUNK):
+def build(
+    pipeline,
+    input_path: str,
+    output: str,
+    processing_ts: dt.datetime,
+    chunk_bytes: int = CHUNK_BYTES,
+):
     """Add the bounded claims pipeline to ``pipeline``.
 
-    Range results are staged as Parquet in a temporary folder (removed by the final step);
+    Range results are staged as Arrow files in a temporary folder (removed by the final step);
     the DirectRunner runs every step on this machine, so a local folder is shared by all.
     """
     import tempfile
@@ -163,7 +213,7 @@ def build(pipeline, input_path: str, output: str, processing_ts: dt.datetime, ch
     staging = tempfile.mkdtemp(prefix="hospigen-claims-")
     return (
         pipeline
-        | "Ranges" >> beam.Create(ranges_of(input_path, chunk))
+        | "Ranges" >> beam.Create(ranges_of(input_path, chunk_bytes))
         | "Spread" >> beam.Reshuffle()
         | "ParseValidateEnrich" >> beam.FlatMap(_process, processing_ts, staging)
         | "Gather" >> beam.combiners.ToList()
@@ -239,7 +289,7 @@ def run(argv: list[str] | None = None) -> None:
     parser.add_argument("--error_table", help="PROJECT:DATASET.processing_errors")
     parser.add_argument("--output", help="parquet:///folder or bigquery://project/dataset")
     parser.add_argument("--processing_time", help="fixed processing timestamp (ISO 8601)")
-    parser.add_argument("--chunk", type=int, default=CHUNK)
+    parser.add_argument("--chunk_bytes", type=int, default=CHUNK_BYTES, help="bytes per range")
     args, beam_args = parser.parse_known_args(argv)
     beam = _beam()
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -264,7 +314,7 @@ def run(argv: list[str] | None = None) -> None:
     if not args.input or not output:
         raise UsageError("bounded mode needs --input and --output (or --output_table)")
     with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
-        build(p, args.input, output, fixed or _now(), args.chunk)
+        build(p, args.input, output, fixed or _now(), args.chunk_bytes)
 
 
 if __name__ == "__main__":

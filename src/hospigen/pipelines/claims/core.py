@@ -158,6 +158,9 @@ def prepare(raw: pa.Array, seq: np.ndarray) -> pa.Table:
 # ---------------------------------------------------------------- SQL, built once from the contract
 
 
+_PLAIN_STRINGS = r'\["[^"\\]*"(,"[^"\\]*")*\]'
+
+
 def _kind_ok(name: str, kind: str) -> str:
     j, k = f"j_{name}", f"k_{name}"
     return {
@@ -169,13 +172,19 @@ def _kind_ok(name: str, kind: str) -> str:
             f"{k} IN ('-','0','1','2','3','4','5','6','7','8','9') "
             f"AND TRY_CAST({j} AS DOUBLE) = trunc(TRY_CAST({j} AS DOUBLE))"
         ),
-        "strings": f"{k} = '[' AND ({j} = '[]' OR json_structure({j}::JSON) = '[\"VARCHAR\"]')",
+        # a compact array of plain strings is recognised by a regular expression (cheaper than
+        # json_structure, which parses); anything else is asked of json_structure
+        "strings": (
+            f"{k} = '[' AND ({j} = '[]' OR regexp_full_match({j}, '{_PLAIN_STRINGS}') "
+            f"OR json_structure({j}::JSON) = '[\"VARCHAR\"]')"
+        ),
     }[kind]
 
 
 def _value(name: str, kind: str) -> str:
     j = f"j_{name}"
-    text = f"CASE WHEN contains({j}, '\\') THEN json_extract_string({j}, '$') ELSE {j}[2:-2] END"
+    # ``_esc``: the message holds a backslash somewhere (one test per message, not per field)
+    text = f"CASE WHEN _esc THEN json_extract_string({j}, '$') ELSE {j}[2:-2] END"
     return {
         "string": text,
         "date": text,
@@ -285,14 +294,14 @@ def _build_sql() -> _Sql:
     out_cols = ", ".join(f"t_{f.name} AS {f.name}" for f in fields)
     parse = f"""
     WITH a AS (
-      SELECT _seq, _i, _len, s,
+      SELECT _seq, _i, _len, s, contains(s, '\\') AS _esc,
         CASE WHEN _pre IS NOT NULL THEN _pre
              WHEN NOT json_valid(s) THEN 'malformed_json'
              WHEN left(ltrim(s, ' ' || chr(9) || chr(10) || chr(13)), 1) <> '{{' THEN 'not_an_object'
         END AS e0
       FROM batch),
     b AS (SELECT *, CASE WHEN e0 IS NULL THEN json_transform(s, '{spec}') END AS f FROM a),
-    c AS (SELECT _seq, _i, _len, s, e0, {raw_cols} FROM b),
+    c AS (SELECT _seq, _i, _len, s, _esc, e0, {raw_cols} FROM b),
     d AS (SELECT *, {kinds} FROM c),
     e AS (SELECT *, {values} FROM d),
     g AS (SELECT *, {typed} FROM e),
