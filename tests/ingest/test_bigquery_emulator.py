@@ -21,7 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-bq"
 EMULATOR = VENV / "bin" / "bqemulator"
-READY = VENV / ".hospigen-ready-1"
+# the script bumps its stamp suffix when its pins change; any stamp means a finished install
+READY = sorted(VENV.glob(".hospigen-ready-*"))
 PROJECT = "hospigen-test"
 T1, T2 = "2030-01-01T00:00:00Z", "2030-01-02T00:00:00Z"
 PATIENT_COLUMNS = (
@@ -30,7 +31,7 @@ PATIENT_COLUMNS = (
 )
 
 pytestmark = pytest.mark.skipif(
-    not (EMULATOR.exists() and READY.exists()),
+    not (EMULATOR.exists() and READY),
     reason="BigQuery emulator venv .venv-bq/ missing: run `bash scripts/bq-emulator-venv.sh`",
 )
 
