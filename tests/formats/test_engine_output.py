@@ -183,6 +183,9 @@ def test_column_renderer_matches_the_dict_builders(local_refs):
 
 
 @pytest.mark.slow
+# every one of the ~1M resources goes through fhir.resources and the JSON Schema: tens of
+# minutes on 2 cores, far beyond the suite's default 300 s per test
+@pytest.mark.timeout(5400)
 def test_thousand_patients_all_modules_validate_and_agree(tmp_path):
     folder = _generate(tmp_path / "run", 1000)
     report = _validate(folder, bundles=None, sample=None)
