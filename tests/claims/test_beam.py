@@ -69,3 +69,58 @@ def test_byte_ranges_cover_every_whole_line_once_in_order(tmp_path):
             positions.append(seq)
         assert got == msgs, chunk
         assert (np.diff(np.concatenate(positions)) > 0).all()
+
+
+def _parquet_files(folder):
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*.parquet"))}
+
+
+def test_worker_threads_and_file_parts_do_not_change_the_output(tmp_path, monkeypatch):
+    """One worker or one per core, one Parquet file or many parts: the same rows, and the
+    same bytes run after run."""
+    from hospigen.beam.claims_pipeline import run
+    from hospigen.pipelines.claims.sinks import parquet
+
+    msgs, _ = _messages(400)
+    path = _file(tmp_path, msgs)
+    outs = {}
+    for label, workers, rows_per_file in (("one", ["--direct_num_workers=1"], 10**9),
+                                          ("cores", [], 90), ("again", [], 90)):  # fmt: skip
+        monkeypatch.setattr(parquet, "ROWS_PER_FILE", rows_per_file)
+        out = tmp_path / label
+        run(["--runner", "DirectRunner", *workers, "--input", str(path), "--chunk_bytes", "20000",
+             "--output", f"parquet://{out}", "--processing_time", PROCESSED])  # fmt: skip
+        outs[label] = out
+    assert len(_parquet_files(outs["one"])) == 2  # one claims file, one errors file
+    assert len(_parquet_files(outs["cores"])) > 4  # 400 messages cut into parts of 90 rows
+    assert _parquet_files(outs["cores"]) == _parquet_files(outs["again"])
+    for table, key in (("claims_events_stream", "claim_id"), ("processing_errors", "raw_message")):
+        one = pq.read_table(outs["one"] / table, partitioning=None)
+        many = pq.read_table(outs["cores"] / table, partitioning=None)
+        assert _sorted(one, key) == _sorted(many, key)
+    total = sum(
+        pq.read_table(outs["one"] / t, partitioning=None).num_rows
+        for t in ("claims_events_stream", "processing_errors")
+    )
+    assert total == len(msgs)
+
+
+def test_direct_runner_gets_a_worker_per_core_unless_told_otherwise(monkeypatch):
+    from hospigen.beam import claims_pipeline
+
+    monkeypatch.setattr(claims_pipeline.os, "cpu_count", lambda: 4)
+    assert claims_pipeline.direct_defaults(["--runner", "DirectRunner"]) == [
+        "--runner", "DirectRunner", "--direct_num_workers=4",
+        "--direct_running_mode=multi_threading",
+    ]  # fmt: skip
+    for chosen in (
+        ["--runner", "DirectRunner", "--direct_num_workers", "1"],
+        ["--runner=DataflowRunner", "--project", "p"],
+    ):
+        assert claims_pipeline.direct_defaults(chosen) == chosen
+    assert (
+        claims_pipeline.direct_defaults(
+            ["--runner", "DirectRunner", "--direct_running_mode", "multi_processing"]
+        )[-1]
+        == "--direct_num_workers=4"
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from pathlib import Path
 
 import numpy as np
@@ -271,6 +272,23 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def direct_defaults(beam_args: list[str]) -> list[str]:
+    """``beam_args`` plus one DirectRunner worker thread per core, unless the caller chose.
+
+    The DirectRunner runs one worker by default. Here each element is a byte range whose work
+    is DuckDB and Arrow, which release the GIL, so worker threads use every core (measured:
+    a million claims about a quarter faster on 2 cores); processes would pickle the staged
+    file names only, but start a Python each. Other runners are left alone.
+    """
+    joined = " ".join(beam_args)
+    if "DirectRunner" not in joined or "--direct_num_workers" in joined:
+        return beam_args
+    extra = [f"--direct_num_workers={os.cpu_count() or 1}"]
+    if "--direct_running_mode" not in joined:
+        extra.append("--direct_running_mode=multi_threading")
+    return [*beam_args, *extra]
+
+
 def _output_of(args) -> str | None:
     if args.output:
         return args.output
@@ -313,7 +331,7 @@ def run(argv: list[str] | None = None) -> None:
         return
     if not args.input or not output:
         raise UsageError("bounded mode needs --input and --output (or --output_table)")
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+    with beam.Pipeline(options=PipelineOptions(direct_defaults(beam_args))) as p:
         build(p, args.input, output, fixed or _now(), args.chunk_bytes)
 
 
