@@ -196,24 +196,68 @@ def load_batch(
 
     ``seen`` is the ``loaded`` ledger; ``held`` objects in memory (see :class:`Handoff`)."""
     mine = {o.key: held[o.key] for o in chunk if _held(held.get(o.key), o)}
-    data = store.get_many([o.key for o in chunk if o.key not in mine])
+    prepared = prepare_batch(store, prefix, [o.key for o in chunk], mine, seen)
+    commit_batch(store, wh, prepared, {o.key: o.fingerprint for o in chunk}, now, result)
+
+
+@dataclass
+class Prepared:
+    """A load batch wrapped in memory, waiting for its objects' fingerprints to be committed
+    (``ingest run`` wraps a batch while the landed objects it reads are still being written)."""
+
+    batch: _Batch
+    #: (key, checksum, size, lines, wrapped key) of each object to load, in order
+    loads: list[tuple[str, str, int, int, str]]
+    #: (key, checksum, size, lines) of objects rewritten with the bytes already loaded
+    refresh: list[tuple[str, str, int, int]]
+
+
+def prepare_batch(
+    store: ObjectStore,
+    prefix: str,
+    keys: list[str],
+    mine: dict[str, Landed],
+    seen: dict[str, tuple[str, str]],
+) -> Prepared:
+    """Wrap the objects ``keys`` (those in ``mine`` from memory, the rest read from the store);
+    nothing is written and no fingerprint is needed yet."""
+    data = store.get_many([k for k in keys if k not in mine])
     batch = _Batch()
-    refresh: list[tuple] = []
+    prepared = Prepared(batch, [], [])
     wprefix = wrapped_prefix(prefix)
-    for info in chunk:
-        obj = mine.get(info.key)
-        body = obj.data if obj is not None else data[info.key]
+    cut = len(prefix.strip("/")) + 1
+    for key in keys:
+        obj = mine.get(key)
+        body = obj.data if obj is not None else data[key]
         checksum = obj.checksum if obj is not None else sha256(body)
-        entry = (info.key, checksum, info.fingerprint, len(body))
-        if seen.get(info.key, ("",))[0] == checksum:  # rewritten with the same bytes
-            refresh.append((*entry, body.count(b"\n"), ""))
-            result.unchanged += 1
+        if seen.get(key, ("",))[0] == checksum:  # rewritten with the same bytes
+            prepared.refresh.append((key, checksum, len(body), body.count(b"\n")))
             continue
-        wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
+        wkey = join_key(wprefix, key[cut:])
         with gc_paused():
-            lines = wrap(info.key, wkey, body, batch, obj.lines if obj is not None else None)
-        batch.ledger.append((*entry, lines, wkey))
-    _commit(store, wh, batch, refresh, now, result)
+            lines = wrap(key, wkey, body, batch, obj.lines if obj is not None else None)
+        prepared.loads.append((key, checksum, len(body), lines, wkey))
+    return prepared
+
+
+def commit_batch(
+    store: ObjectStore,
+    wh: Warehouse,
+    prepared: Prepared,
+    fingerprints: dict[str, str],
+    now: dt.datetime,
+    result: WrapLoadResult,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Write the wrapped objects of ``prepared`` and load its rows in one transaction, with
+    the objects' listing ``fingerprints`` in the ledger; ``meanwhile`` runs on this thread
+    while the wrapped objects are being written (after the rows are handed to the warehouse)."""
+    batch = prepared.batch
+    for key, checksum, size, lines, wkey in prepared.loads:
+        batch.ledger.append((key, checksum, fingerprints[key], size, lines, wkey))
+    refresh = [(k, c, fingerprints[k], n, lines, "") for k, c, n, lines in prepared.refresh]
+    result.unchanged += len(refresh)
+    _commit(store, wh, batch, refresh, now, result, meanwhile)
 
 
 def _held(obj, info: ObjectInfo) -> bool:
@@ -221,7 +265,7 @@ def _held(obj, info: ObjectInfo) -> bool:
     return obj is not None and bool(obj.fingerprint) and obj.fingerprint == info.fingerprint
 
 
-def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> None:
+def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult, meanwhile=None) -> None:
     # the wrapped objects are written while the warehouse takes the rows (both release the
     # GIL); the transaction commits only once they are all written
     with ThreadPoolExecutor(1, thread_name_prefix="hospigen-wrap") as writer:
@@ -241,6 +285,8 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> N
                 )
                 wh.append(STAGING, table)
                 result.rows += rows
+            if meanwhile is not None:
+                meanwhile()
             written = writing.result()
             faults.checkpoint("load:after-wrap-put")
             wrapped = [
