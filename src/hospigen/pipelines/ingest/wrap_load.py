@@ -195,7 +195,7 @@ def load_batch(
     """Wrap, write and load the objects of ``chunk`` in one transaction (into ``result``).
 
     ``seen`` is the ``loaded`` ledger; ``held`` objects in memory (see :class:`Handoff`)."""
-    mine = {o.key: held[o.key] for o in chunk if _held(held.get(o.key), o)}
+    mine = {o.key: held[o.key] for o in chunk if is_current(held.get(o.key), o)}
     prepared = prepare_batch(store, prefix, [o.key for o in chunk], mine, seen)
     commit_batch(store, wh, prepared, {o.key: o.fingerprint for o in chunk}, now, result)
 
@@ -260,7 +260,7 @@ def commit_batch(
     _commit(store, wh, batch, refresh, now, result, meanwhile)
 
 
-def _held(obj, info: ObjectInfo) -> bool:
+def is_current(obj: Landed | None, info: ObjectInfo) -> bool:
     """Whether the in-memory ``obj`` is still what the store holds at ``info``."""
     return obj is not None and bool(obj.fingerprint) and obj.fingerprint == info.fingerprint
 
