@@ -250,8 +250,8 @@ def commit_batch(
     meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Write the wrapped objects of ``prepared`` and load its rows in one transaction, with
-    the objects' listing ``fingerprints`` in the ledger; ``meanwhile`` runs on this thread
-    while the wrapped objects are being written (after the rows are handed to the warehouse)."""
+    the objects' listing ``fingerprints`` in the ledger; ``meanwhile`` runs on a helper thread
+    while this happens (it must not use the warehouse) and has finished when this returns."""
     batch = prepared.batch
     for key, checksum, size, lines, wkey in prepared.loads:
         batch.ledger.append((key, checksum, fingerprints[key], size, lines, wkey))
@@ -265,11 +265,22 @@ def is_current(obj: Landed | None, info: ObjectInfo) -> bool:
     return obj is not None and bool(obj.fingerprint) and obj.fingerprint == info.fingerprint
 
 
-def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult, meanwhile=None) -> None:
+def _commit(
+    store: ObjectStore,
+    wh: Warehouse,
+    batch: _Batch,
+    refresh: list[tuple],
+    now: dt.datetime,
+    result: WrapLoadResult,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
     # the wrapped objects are written while the warehouse takes the rows (both release the
-    # GIL); the transaction commits only once they are all written
-    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-wrap") as writer:
-        writing = writer.submit(store.put_many, batch.wrapped)
+    # GIL); the transaction commits only once they are all written. ``meanwhile`` (wrapping
+    # the next batch: Python) runs on a helper thread the whole time, as the warehouse works
+    # in native code without the GIL and file creation waits on the kernel
+    with ThreadPoolExecutor(2, thread_name_prefix="hospigen-wrap") as helpers:
+        writing = helpers.submit(store.put_many, batch.wrapped)
+        ahead = helpers.submit(meanwhile) if meanwhile is not None else None
         objects = [e[0] for e in batch.ledger]
         with wh.transaction():
             if batch.cols["raw"]:
@@ -285,8 +296,6 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult, mean
                 )
                 wh.append(STAGING, table)
                 result.rows += rows
-            if meanwhile is not None:
-                meanwhile()
             written = writing.result()
             faults.checkpoint("load:after-wrap-put")
             wrapped = [
@@ -297,6 +306,8 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult, mean
             record(wh, "loaded", batch.ledger + refresh, now)
             replace_errors(wh, "wrap", objects, batch.bad, now)
             faults.checkpoint("load:before-commit")
+        if ahead is not None:
+            ahead.result()
     faults.checkpoint("load:after-commit")
     result.loaded += objects
     result.errors += batch.bad
