@@ -76,6 +76,16 @@ class _Batch:
     wrapped: dict[str, bytes] = field(default_factory=dict)
     bad: list[BadLine] = field(default_factory=list)
     ledger: list[tuple] = field(default_factory=list)
+    #: generation-time text → parsed instant (a patient's resources mostly share one)
+    instants: dict[str | None, dt.datetime | None] = field(default_factory=dict)
+
+    def instant(self, text: str | None) -> dt.datetime | None:
+        """:func:`parse_instant` of ``text``, parsed once per batch."""
+        try:
+            return self.instants[text]
+        except KeyError:
+            value = self.instants[text] = parse_instant(text)
+            return value
 
 
 def wrap(
@@ -91,33 +101,38 @@ def wrap(
     generation time per line): then no line is parsed again.
     """
     c = batch.cols
-    out: list[bytes] = []
     src = orjson.dumps(key)
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
-    if known is not None and len(known) != len(lines):
-        known = None  # not the bytes land described: parse them
-    for n, line in enumerate(lines, start=1):
-        if known is not None:
-            rtype, rid, generated = known[n - 1]
-        else:
+    if known is not None and len(known) == len(lines):
+        # land's own bytes: every line is a good resource, so whole columns are extended
+        out = [b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n)
+               for n, line in enumerate(lines, start=1)]  # fmt: skip
+        c["raw"] += lines
+        c["resource_type"] += [rtype for rtype, _, _ in known]
+        c["resource_id"] += [rid for _, rid, _ in known]
+        c["generated_ts"] += [batch.instant(generated) for _, _, generated in known]
+        c["raw_hash"] += [hashlib.blake2b(line, digest_size=16).hexdigest() for line in lines]
+        c["line_number"] += range(1, len(lines) + 1)
+    else:  # not the bytes land described (or none): parse them
+        out = []
+        for n, line in enumerate(lines, start=1):
             raw, line = line, line.strip()
             if not line:
                 continue
             res, problem = parse(line)
             if problem:
-                text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line exactly as landed
+                text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line as landed
                 batch.bad.append(BadLine(key, n, problem[0], problem[1], text))
                 continue
-            rtype, rid, generated = res["resourceType"], res["id"], generated_text(res)
-        out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
-        c["raw"].append(line)
-        c["resource_type"].append(rtype)
-        c["resource_id"].append(rid)
-        c["generated_ts"].append(parse_instant(generated))
-        c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
-        c["line_number"].append(n)
+            out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
+            c["raw"].append(line)
+            c["resource_type"].append(res["resourceType"])
+            c["resource_id"].append(res["id"])
+            c["generated_ts"].append(batch.instant(generated_text(res)))
+            c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
+            c["line_number"].append(n)
     c["source_object"] += [key] * len(out)
     c["wrapped_object"] += [wrapped_key] * len(out)
     batch.wrapped[wrapped_key] = b"\n".join(out) + b"\n" if out else b""
