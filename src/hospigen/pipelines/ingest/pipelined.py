@@ -5,8 +5,12 @@ Creating files is most of the wall time of a run on a local disk, and it happens
 without the GIL; the landed objects (``PREFIX/``) and the wrapped ones (``PREFIX_wrapped/``)
 are in different folders, so the two streams of new files do not queue on one folder's lock.
 
-One writer thread writes the landing's batches in key order; the main thread does everything
-else, the warehouse included. The ledger keeps its order: a landing batch's ``landed`` rows are
+One writer thread writes the landing's batches in key order; the main thread does the
+warehouse work. Each load batch is wrapped ahead (wrapping is Python, the rest waits on the
+kernel or runs in DuckDB without the GIL): the first while its landed objects are being
+written, each next one on a helper thread while the batch before it is committed. A batch
+wrapped ahead is used only if its objects, once written, are still the ones it wrapped. The
+ledger keeps its order: a landing batch's ``landed`` rows are
 committed before any load batch that holds one of its objects, and the input's digest last,
 after every load. A crash anywhere is resumed by the next run as before: objects whose
 ``landed`` row is committed are not written again, loaded ones are not loaded again.
