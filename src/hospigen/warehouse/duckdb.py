@@ -55,7 +55,7 @@ class DuckDBWarehouse(Warehouse):
     def execute(self, sql: str) -> int:
         if sql.lstrip()[:6].upper() in ("CREATE", "ALTER ", "DROP T"):
             self._columns = None  # the schema changes: read it again when next asked
-        rows = self._run(sql).fetchall()
+        rows = self._run(self.render(sql)).fetchall()
         return int(rows[0][0]) if rows and len(rows[0]) == 1 and isinstance(rows[0][0], int) else 0
 
     def query(self, sql: str) -> list[tuple]:

@@ -43,9 +43,14 @@ def literal(value: object) -> str:
 
 @functools.lru_cache(maxsize=512)
 def render(sql: str, dialect: str) -> str:
-    """``sql`` (DuckDB dialect) in ``dialect`` (a sqlglot dialect name); one statement."""
+    """``sql`` (DuckDB dialect) in ``dialect`` (a sqlglot dialect name); one statement.
+
+    DuckDB runs the text as written, but with the JSON reads of one row folded into one parse
+    (:func:`~hospigen.warehouse.jsonfold.fold_json_paths`)."""
     if dialect == "duckdb":
-        return sql
+        from hospigen.warehouse.jsonfold import fold_json_paths
+
+        return fold_json_paths(sql)
     import sqlglot
 
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]

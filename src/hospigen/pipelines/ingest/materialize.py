@@ -16,6 +16,7 @@ from hospigen.pipelines.ingest import faults
 from hospigen.pipelines.ingest.schema import STAGING, TARGETS, WATERMARKS, Target
 from hospigen.pipelines.ingest.tables import const, ensure_tables, qualified
 from hospigen.warehouse import Warehouse, ident, literal
+from hospigen.warehouse.jsonfold import SOURCE
 
 
 @dataclass
@@ -26,9 +27,14 @@ class MaterializeResult:
 
 
 def merge_sql(wh: Warehouse, target: Target, now: dt.datetime) -> str:
-    """The MERGE statement (DuckDB dialect) that brings ``target`` up to date."""
+    """The MERGE statement (DuckDB dialect) that brings ``target`` up to date.
+
+    The latest staging row per key is chosen in a derived table aliased ``latest`` and its
+    fields are read from ``raw`` outside it: only winning rows are read, and rendering for
+    DuckDB can then read them all with one JSON parse per row (:mod:`hospigen.warehouse.jsonfold`).
+    """
     stg, wm, tgt = qualified(wh, STAGING), qualified(wh, WATERMARKS), qualified(wh, target.table)
-    key = ident(target.key)
+    key, mark = ident(target.key), const(target.table)
     extracted = ",\n    ".join(f"{expr} AS {ident(name)}" for name, _, expr in target.columns)
     names = [name for name, _ in target.all_columns()]
     sets = ", ".join(f"{ident(n)} = s.{ident(n)}" for n in names if n != target.key)
@@ -41,13 +47,16 @@ USING (
     {extracted},
     raw, raw_hash, generated_ts,
     {literal(now)} AS ingestion_ts
-  FROM {stg}
-  WHERE resource_type = {const(target.resource_type)}
-    AND load_id > (SELECT COALESCE(MAX(load_id), 0) FROM {wm} WHERE target = {const(target.table)})
-  QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY resource_id
-    ORDER BY generated_ts DESC NULLS LAST, load_id DESC, source_object DESC, line_number DESC
-  ) = 1
+  FROM (
+    SELECT resource_id, raw, raw_hash, generated_ts
+    FROM {stg}
+    WHERE resource_type = {const(target.resource_type)}
+      AND load_id > (SELECT COALESCE(MAX(load_id), 0) FROM {wm} WHERE target = {mark})
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY resource_id
+      ORDER BY generated_ts DESC NULLS LAST, load_id DESC, source_object DESC, line_number DESC
+    ) = 1
+  ) AS {SOURCE}
 ) AS s
 ON t.{key} = s.{key}
 WHEN MATCHED AND (

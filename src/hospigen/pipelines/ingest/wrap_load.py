@@ -76,6 +76,16 @@ class _Batch:
     wrapped: dict[str, bytes] = field(default_factory=dict)
     bad: list[BadLine] = field(default_factory=list)
     ledger: list[tuple] = field(default_factory=list)
+    #: generation-time text → parsed instant (a patient's resources mostly share one)
+    instants: dict[str | None, dt.datetime | None] = field(default_factory=dict)
+
+    def instant(self, text: str | None) -> dt.datetime | None:
+        """:func:`parse_instant` of ``text``, parsed once per batch."""
+        try:
+            return self.instants[text]
+        except KeyError:
+            value = self.instants[text] = parse_instant(text)
+            return value
 
 
 def wrap(
@@ -91,33 +101,38 @@ def wrap(
     generation time per line): then no line is parsed again.
     """
     c = batch.cols
-    out: list[bytes] = []
     src = orjson.dumps(key)
     lines = data.split(b"\n")
     if lines and not lines[-1]:
         lines.pop()
-    if known is not None and len(known) != len(lines):
-        known = None  # not the bytes land described: parse them
-    for n, line in enumerate(lines, start=1):
-        if known is not None:
-            rtype, rid, generated = known[n - 1]
-        else:
+    if known is not None and len(known) == len(lines):
+        # land's own bytes: every line is a good resource, so whole columns are extended
+        out = [b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n)
+               for n, line in enumerate(lines, start=1)]  # fmt: skip
+        c["raw"] += lines
+        c["resource_type"] += [rtype for rtype, _, _ in known]
+        c["resource_id"] += [rid for _, rid, _ in known]
+        c["generated_ts"] += [batch.instant(generated) for _, _, generated in known]
+        c["raw_hash"] += [hashlib.blake2b(line, digest_size=16).hexdigest() for line in lines]
+        c["line_number"] += range(1, len(lines) + 1)
+    else:  # not the bytes land described (or none): parse them
+        out = []
+        for n, line in enumerate(lines, start=1):
             raw, line = line, line.strip()
             if not line:
                 continue
             res, problem = parse(line)
             if problem:
-                text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line exactly as landed
+                text = raw.rstrip(b"\r").decode("utf-8", "replace")  # the line as landed
                 batch.bad.append(BadLine(key, n, problem[0], problem[1], text))
                 continue
-            rtype, rid, generated = res["resourceType"], res["id"], generated_text(res)
-        out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
-        c["raw"].append(line)
-        c["resource_type"].append(rtype)
-        c["resource_id"].append(rid)
-        c["generated_ts"].append(parse_instant(generated))
-        c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
-        c["line_number"].append(n)
+            out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
+            c["raw"].append(line)
+            c["resource_type"].append(res["resourceType"])
+            c["resource_id"].append(res["id"])
+            c["generated_ts"].append(batch.instant(generated_text(res)))
+            c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
+            c["line_number"].append(n)
     c["source_object"] += [key] * len(out)
     c["wrapped_object"] += [wrapped_key] * len(out)
     batch.wrapped[wrapped_key] = b"\n".join(out) + b"\n" if out else b""
@@ -195,37 +210,92 @@ def load_batch(
     """Wrap, write and load the objects of ``chunk`` in one transaction (into ``result``).
 
     ``seen`` is the ``loaded`` ledger; ``held`` objects in memory (see :class:`Handoff`)."""
-    mine = {o.key: held[o.key] for o in chunk if _held(held.get(o.key), o)}
-    data = store.get_many([o.key for o in chunk if o.key not in mine])
+    mine = {o.key: held[o.key] for o in chunk if is_current(held.get(o.key), o)}
+    prepared = prepare_batch(store, prefix, [o.key for o in chunk], mine, seen)
+    commit_batch(store, wh, prepared, {o.key: o.fingerprint for o in chunk}, now, result)
+
+
+@dataclass
+class Prepared:
+    """A load batch wrapped in memory, waiting for its objects' fingerprints to be committed
+    (``ingest run`` wraps a batch while the landed objects it reads are still being written)."""
+
+    batch: _Batch
+    #: (key, checksum, size, lines, wrapped key) of each object to load, in order
+    loads: list[tuple[str, str, int, int, str]]
+    #: (key, checksum, size, lines) of objects rewritten with the bytes already loaded
+    refresh: list[tuple[str, str, int, int]]
+
+
+def prepare_batch(
+    store: ObjectStore,
+    prefix: str,
+    keys: list[str],
+    mine: dict[str, Landed],
+    seen: dict[str, tuple[str, str]],
+) -> Prepared:
+    """Wrap the objects ``keys`` (those in ``mine`` from memory, the rest read from the store);
+    nothing is written and no fingerprint is needed yet."""
+    data = store.get_many([k for k in keys if k not in mine])
     batch = _Batch()
-    refresh: list[tuple] = []
+    prepared = Prepared(batch, [], [])
     wprefix = wrapped_prefix(prefix)
-    for info in chunk:
-        obj = mine.get(info.key)
-        body = obj.data if obj is not None else data[info.key]
+    cut = len(prefix.strip("/")) + 1
+    for key in keys:
+        obj = mine.get(key)
+        body = obj.data if obj is not None else data[key]
         checksum = obj.checksum if obj is not None else sha256(body)
-        entry = (info.key, checksum, info.fingerprint, len(body))
-        if seen.get(info.key, ("",))[0] == checksum:  # rewritten with the same bytes
-            refresh.append((*entry, body.count(b"\n"), ""))
-            result.unchanged += 1
+        if seen.get(key, ("",))[0] == checksum:  # rewritten with the same bytes
+            prepared.refresh.append((key, checksum, len(body), body.count(b"\n")))
             continue
-        wkey = join_key(wprefix, info.key[len(prefix.strip("/")) + 1 :])
+        wkey = join_key(wprefix, key[cut:])
         with gc_paused():
-            lines = wrap(info.key, wkey, body, batch, obj.lines if obj is not None else None)
-        batch.ledger.append((*entry, lines, wkey))
-    _commit(store, wh, batch, refresh, now, result)
+            lines = wrap(key, wkey, body, batch, obj.lines if obj is not None else None)
+        prepared.loads.append((key, checksum, len(body), lines, wkey))
+    return prepared
 
 
-def _held(obj, info: ObjectInfo) -> bool:
+def commit_batch(
+    store: ObjectStore,
+    wh: Warehouse,
+    prepared: Prepared,
+    fingerprints: dict[str, str],
+    now: dt.datetime,
+    result: WrapLoadResult,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Write the wrapped objects of ``prepared`` and load its rows in one transaction, with
+    the objects' listing ``fingerprints`` in the ledger; ``meanwhile`` runs on a helper thread
+    while this happens (it must not use the warehouse) and has finished when this returns."""
+    batch = prepared.batch
+    for key, checksum, size, lines, wkey in prepared.loads:
+        batch.ledger.append((key, checksum, fingerprints[key], size, lines, wkey))
+    refresh = [(k, c, fingerprints[k], n, lines, "") for k, c, n, lines in prepared.refresh]
+    result.unchanged += len(refresh)
+    _commit(store, wh, batch, refresh, now, result, meanwhile)
+
+
+def is_current(obj: Landed | None, info: ObjectInfo) -> bool:
     """Whether the in-memory ``obj`` is still what the store holds at ``info``."""
     return obj is not None and bool(obj.fingerprint) and obj.fingerprint == info.fingerprint
 
 
-def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> None:
+def _commit(
+    store: ObjectStore,
+    wh: Warehouse,
+    batch: _Batch,
+    refresh: list[tuple],
+    now: dt.datetime,
+    result: WrapLoadResult,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
     # the wrapped objects are written while the warehouse takes the rows (both release the
-    # GIL); the transaction commits only once they are all written
-    with ThreadPoolExecutor(1, thread_name_prefix="hospigen-wrap") as writer:
-        writing = writer.submit(store.put_many, batch.wrapped)
+    # GIL); the transaction commits only once they are all written. ``meanwhile`` (wrapping
+    # the next batch: Python) runs on a helper thread the whole time, as the warehouse works
+    # in native code without the GIL and file creation waits on the kernel
+    with ThreadPoolExecutor(2, thread_name_prefix="hospigen-wrap") as helpers:
+        writing = helpers.submit(store.put_many, batch.wrapped)
+        ahead = helpers.submit(meanwhile) if meanwhile is not None else None
         objects = [e[0] for e in batch.ledger]
         with wh.transaction():
             if batch.cols["raw"]:
@@ -251,6 +321,8 @@ def _commit(store, wh, batch: _Batch, refresh, now, result: WrapLoadResult) -> N
             record(wh, "loaded", batch.ledger + refresh, now)
             replace_errors(wh, "wrap", objects, batch.bad, now)
             faults.checkpoint("load:before-commit")
+        if ahead is not None:
+            ahead.result()
     faults.checkpoint("load:after-commit")
     result.loaded += objects
     result.errors += batch.bad

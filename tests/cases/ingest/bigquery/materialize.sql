@@ -271,21 +271,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Patient'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'patients'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Patient'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'patients'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`patient_id` = s.`patient_id`
 WHEN MATCHED AND (
@@ -379,21 +386,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Encounter'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'encounters'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Encounter'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'encounters'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`encounter_id` = s.`encounter_id`
 WHEN MATCHED AND (
@@ -496,21 +510,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Condition'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'conditions'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Condition'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'conditions'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`condition_id` = s.`condition_id`
 WHEN MATCHED AND (
@@ -611,21 +632,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Observation'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'observations'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Observation'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'observations'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`observation_id` = s.`observation_id`
 WHEN MATCHED AND (
@@ -723,21 +751,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'MedicationRequest'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'medication_requests'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'MedicationRequest'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'medication_requests'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`medication_request_id` = s.`medication_request_id`
 WHEN MATCHED AND (
@@ -832,21 +867,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Procedure'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'procedures'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Procedure'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'procedures'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`procedure_id` = s.`procedure_id`
 WHEN MATCHED AND (
@@ -934,21 +976,28 @@ USING (
     raw_hash,
     generated_ts,
     CAST('2030-01-01 00:00:00.000000+00:00' AS TIMESTAMP) AS ingestion_ts
-  FROM `synthea_raw`.`raw_records_stg`
-  WHERE
-    resource_type = 'Immunization'
-    AND load_id > (
-      SELECT
-        COALESCE(MAX(load_id), 0)
-      FROM `synthea_raw`.`ingest_watermarks`
-      WHERE
-        target = 'immunizations'
-    )
-  QUALIFY
-    ROW_NUMBER() OVER (
-      PARTITION BY resource_id
-      ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
-    ) = 1
+  FROM (
+    SELECT
+      resource_id,
+      raw,
+      raw_hash,
+      generated_ts
+    FROM `synthea_raw`.`raw_records_stg`
+    WHERE
+      resource_type = 'Immunization'
+      AND load_id > (
+        SELECT
+          COALESCE(MAX(load_id), 0)
+        FROM `synthea_raw`.`ingest_watermarks`
+        WHERE
+          target = 'immunizations'
+      )
+    QUALIFY
+      ROW_NUMBER() OVER (
+        PARTITION BY resource_id
+        ORDER BY generated_ts DESC, load_id DESC, source_object DESC, line_number DESC
+      ) = 1
+  ) AS latest
 ) AS s
 ON t.`immunization_id` = s.`immunization_id`
 WHEN MATCHED AND (
