@@ -190,7 +190,8 @@ def _shards(world: World, plan: Plan, keys: list[np.ndarray], workers: int) -> I
         return
     # build the catalogues once, here: forked workers inherit them instead of each building
     # its own copy (0.1-0.2 s of CPU per worker)
-    world.catalog, world.providers  # noqa: B018 - cached properties, evaluated for the side effect
+    world.catalog.complete()
+    world.providers  # noqa: B018 - a cached property, evaluated for the side effect
     # fork: workers inherit the already-built catalogues and parsed modules. At most
     # ``workers + 1`` shards are in flight, so memory and spool space stay bounded.
     with (
@@ -270,13 +271,16 @@ def generate(
             del shard  # the writer threads hold the only references now
         if pending:
             _written(*pending, on_shard)
-    shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
-    for feed in feeds:
-        feed.write(shared)
-    for name, table in shared.items():
-        summary.counts[name] = table.num_rows
-    for writer in writers:
-        summary.files += sorted(str(p.relative_to(out)) for p in writer.close())
+        shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
+        for name, table in shared.items():
+            summary.counts[name] = table.num_rows
+        # the shared tables and the closing writes (Parquet encodes its buffered row groups
+        # on close) run on the writer threads too: with one shard, the CSV and Parquet files
+        # are then encoded at the same time rather than one format after the other
+        _wait([writing.submit(feed.write, shared) for feed in feeds])
+        closed = _wait([writing.submit(writer.close) for writer in writers])
+    for paths in closed:
+        summary.files += sorted(str(p.relative_to(out)) for p in paths)
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
 
@@ -291,6 +295,11 @@ def _share_fhir_rendering(writers: list) -> list:
     from hospigen.export.fhir_group import group
 
     return group(writers)
+
+
+def _wait(futures: list[Future]) -> list:
+    """The results of ``futures`` in order (a writer's error is re-raised here)."""
+    return [future.result() for future in futures]
 
 
 def _written(futures: list[Future], patients: int, on_shard: Callable[[int], None] | None) -> None:
