@@ -89,7 +89,11 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
             np.where(np.isnan(death), 0, death).astype(np.int32), pa.int32(), mask=np.isnan(death)
         ).cast(pa.date32()),
     )
-    builder = TableBuilder(cohort, patients, world.providers)
+    # encounters happen at the patients' home facilities and hospitals: only their clinicians
+    used = pa.chunked_array(
+        [*patients.column("home_facility_id").chunks, *patients.column("hospital_id").chunks]
+    )
+    builder = TableBuilder(cohort, patients, world.providers_at(used))
     tables = {"patients": patients, "encounters": builder.encounters()}
     tables["conditions"] = builder.conditions()
     tables["observations"] = builder.observations()
