@@ -14,6 +14,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -253,9 +254,13 @@ def generate(
     # One writer thread per feed (a format, or the FHIR formats together, which render once
     # and write on lanes of their own): shard k is encoded and written (Arrow's CSV and
     # Parquet writers release the GIL, so CSV and Parquet are encoded at the same time) while
-    # shard k+1 is simulated. Each writer sees the shards in key order, one at a time, and at most
-    # two shards are alive at once.
-    with ThreadPoolExecutor(max(1, len(feeds)), thread_name_prefix="hospigen-writer") as writing:
+    # shard k+1 is simulated. Each feed's thread runs its tasks in order, so each writer sees
+    # the shards in key order, one at a time; at most two shards are alive at once.
+    with ExitStack() as stack:
+        threads = [
+            stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix=f"hospigen-writer-{i}"))
+            for i in range(len(feeds))
+        ]
         pending: tuple[list[Future], int] | None = None
         for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
             for name, table in shard.tables.items():
@@ -266,21 +271,25 @@ def generate(
             if pending:
                 _written(*pending, on_shard)
             patients = shard.tables["patients"].num_rows
-            futures = [writing.submit(w.write, shard.tables) for w in feeds]
+            futures = [t.submit(f.write, shard.tables) for t, f in zip(threads, feeds, strict=True)]
             pending = (futures, patients)
             del shard  # the writer threads hold the only references now
-        if pending:
-            _written(*pending, on_shard)
         shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
         for name, table in shared.items():
             summary.counts[name] = table.num_rows
-        # the shared tables and the closing writes (Parquet encodes its buffered row groups
-        # on close) run on the writer threads too: with one shard, the CSV and Parquet files
-        # are then encoded at the same time rather than one format after the other
-        _wait([writing.submit(feed.write, shared) for feed in feeds])
-        closed = _wait([writing.submit(writer.close) for writer in writers])
-    for paths in closed:
-        summary.files += sorted(str(p.relative_to(out)) for p in paths)
+        # each feed writes the shared tables and closes (Parquet encodes its buffered row
+        # groups then) on its own thread, right after its last shard: with one shard, Parquet
+        # is encoded while the CSV files are still being written, not after them
+        last = pending[0] if pending else [None] * len(feeds)
+        closing = [
+            t.submit(_close_feed, feed, writers, shared, previous)
+            for t, feed, previous in zip(threads, feeds, last, strict=True)
+        ]
+        if pending:
+            _written(*pending, on_shard)
+        closed = {id(w): paths for future in closing for w, paths in future.result()}
+    for writer in writers:
+        summary.files += sorted(str(p.relative_to(out)) for p in closed[id(writer)])
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
 
@@ -297,9 +306,20 @@ def _share_fhir_rendering(writers: list) -> list:
     return group(writers)
 
 
-def _wait(futures: list[Future]) -> list:
-    """The results of ``futures`` in order (a writer's error is re-raised here)."""
-    return [future.result() for future in futures]
+def _close_feed(
+    feed, writers: list, shared: dict[str, pa.Table], previous: Future | None
+) -> list[tuple[object, list[Path]]]:
+    """Write the shared tables to ``feed`` and close the writers it feeds: (writer, paths).
+
+    Runs on the feed's thread after its last shard; when that shard failed, nothing is
+    closed (files stay ``.partial``) and the shard's error is the one reported.
+    """
+    if previous is not None and previous.exception() is not None:
+        return []
+    feed.write(shared)
+    # a FHIR group feeds several writers (``feed.writers``); any other feed is one writer
+    members = getattr(feed, "writers", None) or [feed]
+    return [(w, w.close()) for w in writers if any(w is m for m in members)]
 
 
 def _written(futures: list[Future], patients: int, on_shard: Callable[[int], None] | None) -> None:

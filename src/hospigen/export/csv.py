@@ -15,14 +15,16 @@ class _CsvWriter:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._writers: dict[str, pacsv.CSVWriter] = {}
-        self._files: dict[str, object] = {}
+        self._files: dict[str, pa.NativeFile] = {}
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         for name, table in tables.items():
             text = for_text(table)
             if name not in self._writers:
                 path = atomic_path(self.out_dir / f"{name}.csv")
-                self._files[name] = open(path, "wb")  # noqa: SIM115 - closed in close()
+                # Arrow's own file, not a Python one: a Python file makes every write take
+                # the GIL back, and the writer threads would wait on the simulation's thread
+                self._files[name] = pa.OSFile(str(path), "wb")
                 self._writers[name] = pacsv.CSVWriter(self._files[name], text.schema)
             self._writers[name].write_table(text)
 
