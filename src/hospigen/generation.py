@@ -224,12 +224,15 @@ def generate(
     on_shard: Callable[[int], None] | None = None,
     format_options: dict | None = None,
     plan: Plan | None = None,
+    while_writing: Callable[[], object] | None = None,
 ) -> GenerationSummary:
     """Generate ``num_records`` patients and write them in every format of ``formats``.
 
     Returns a :class:`GenerationSummary`; ``on_shard(n)`` is called after each shard of ``n``
     patients (for progress bars); ``format_options`` holds ``"<format>.<name>": value`` pairs
-    for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``).
+    for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``). ``while_writing()`` is
+    called once every shard is built, while the writer threads finish (the CLI readies its
+    console then, in time that is otherwise spent waiting).
     """
     if num_records < 1:
         raise UsageError("--num-records must be at least 1")
@@ -285,6 +288,8 @@ def generate(
             t.submit(_close_feed, feed, writers, shared, previous)
             for t, feed, previous in zip(threads, feeds, last, strict=True)
         ]
+        if while_writing:
+            while_writing()
         if pending:
             _written(*pending, on_shard)
         closed = {id(w): paths for future in closing for w, paths in future.result()}

@@ -104,10 +104,12 @@ def run_generate(
     extra_args: Sequence[str] = (),
 ) -> None:
     """Generate a synthetic cohort and write every table (the body of ``hospigen generate``)."""
-    from hospigen.cli.common import console, parse_date, progress_bar
+    from hospigen.cli.common import parse_date, progress_bar
     from hospigen.engine import catalog
     from hospigen.errors import UsageError
 
+    if list_scenarios or list_modules or list_formats:
+        from hospigen.cli.common import console
     if list_scenarios:
         from hospigen.engine.scenario import load_scenario
 
@@ -167,8 +169,11 @@ def run_generate(
             on_shard=advance,
             format_options=options,
             plan=plan,
+            while_writing=_ready_console,
         )
     from rich.table import Table
+
+    from hospigen.cli.common import console
 
     table = Table(title=f"hospigen generate — seed {seed}, as of {date}")
     table.add_column("table")
@@ -180,6 +185,13 @@ def run_generate(
     console.print(f"scenario {summary.scenario}; modules: {', '.join(summary.modules) or '-'}")
     console.print(f"top conditions: {top or '-'}")
     console.print(f"wrote {len(summary.files)} files to {output_dir}/ (summary.json lists them)")
+
+
+def _ready_console() -> None:
+    """Import Rich and make the console (run while the generated files are being written)."""
+    from rich.table import Table  # noqa: F401 - imported for later, while the writers work
+
+    from hospigen.cli.common import console  # noqa: F401
 
 
 def _run_on_beam(beam_args, num_records, output_dir, seed, date, shard_size, states, scenario,
