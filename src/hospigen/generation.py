@@ -13,8 +13,7 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import pyarrow.compute as pc
 from hospigen import __version__, export
 from hospigen.engine.simulate import Plan, simulate_shard
 from hospigen.errors import UsageError
+from hospigen.feeding import FeedThreads
 from hospigen.world import World
 
 DEFAULT_SHARD_SIZE = 5_000
@@ -101,9 +101,15 @@ def make_plan(
     return Plan(chosen, loaded, float(years_of_history), notes)
 
 
-def build_shard(world: World, keys: np.ndarray, plan: Plan | None = None) -> dict[str, pa.Table]:
-    """Every per-patient table for one shard of patient numbers (``general`` scenario default)."""
-    return simulate_shard(world, plan or make_plan(), np.asarray(keys, dtype=np.int64))
+def build_shard(
+    world: World,
+    keys: np.ndarray,
+    plan: Plan | None = None,
+    emit: Callable[[str, pa.Table], None] | None = None,
+) -> dict[str, pa.Table]:
+    """Every per-patient table for one shard of patient numbers (``general`` scenario default);
+    ``emit(name, table)`` is called as each table is finished."""
+    return simulate_shard(world, plan or make_plan(), np.asarray(keys, dtype=np.int64), emit)
 
 
 def facility_ids_used(tables: dict[str, pa.Table]) -> pa.Array:
@@ -142,10 +148,12 @@ class _Shard:
     tables: dict[str, pa.Table]
     used_facilities: pa.Array
     condition_counts: list[tuple[str, str, int]]
+    streamed: bool = False  # its tables were handed to ``emit`` as they were built
 
 
-def _finish(tables: dict[str, pa.Table]) -> _Shard:
-    return _Shard(tables, facility_ids_used(tables), _condition_counts(tables.get("conditions")))
+def _finish(tables: dict[str, pa.Table], streamed: bool = False) -> _Shard:
+    used, conditions = facility_ids_used(tables), _condition_counts(tables.get("conditions"))
+    return _Shard(tables, used, conditions, streamed)
 
 
 _WORKER: tuple[World, Plan, str] | None = None
@@ -184,10 +192,20 @@ def _unspool(paths: dict[str, str]) -> dict[str, pa.Table]:
     return tables
 
 
-def _shards(world: World, plan: Plan, keys: list[np.ndarray], workers: int) -> Iterator[_Shard]:
+def _shards(
+    world: World,
+    plan: Plan,
+    keys: list[np.ndarray],
+    workers: int,
+    emit: Callable[[str, pa.Table, bool], None] | None = None,
+) -> Iterator[_Shard]:
+    """The built shards in key order; shards built here hand each table to ``emit(name,
+    table, last shard)`` as it is finished (shards from worker processes come whole)."""
     if workers <= 1 or len(keys) <= 1:
-        for k in keys:
-            yield _finish(build_shard(world, k, plan))
+        for number, k in enumerate(keys):
+            last = number == len(keys) - 1
+            each = (lambda name, table, last=last: emit(name, table, last)) if emit else None
+            yield _finish(build_shard(world, k, plan, each), streamed=emit is not None)
         return
     # build the catalogues once, here: forked workers inherit them instead of each building
     # its own copy (0.1-0.2 s of CPU per worker)
@@ -254,18 +272,14 @@ def generate(
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    # One writer thread per feed (a format, or the FHIR formats together, which render once
-    # and write on lanes of their own): shard k is encoded and written (Arrow's CSV and
-    # Parquet writers release the GIL, so CSV and Parquet are encoded at the same time) while
-    # shard k+1 is simulated. Each feed's thread runs its tasks in order, so each writer sees
-    # the shards in key order, one at a time; at most two shards are alive at once.
-    with ExitStack() as stack:
-        threads = [
-            stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix=f"hospigen-writer-{i}"))
-            for i in range(len(feeds))
-        ]
+    # One writer thread per feed (see hospigen.feeding): shard k is encoded and written while
+    # shard k+1 is simulated, and CSV and Parquet take each table as soon as it is built.
+    # Each writer sees the shards in key order; at most two shards are alive at once.
+    with FeedThreads(feeds, writers) as threads:
         pending: tuple[list[Future], int] | None = None
-        for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
+        keys = _shard_keys(num_records, shard_size)
+        emit = threads.table if threads.streaming else None
+        for shard in _shards(world, plan, keys, workers, emit):
             for name, table in shard.tables.items():
                 summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
             for code, desc, rows in shard.condition_counts:
@@ -274,25 +288,19 @@ def generate(
             if pending:
                 _written(*pending, on_shard)
             patients = shard.tables["patients"].num_rows
-            futures = [t.submit(f.write, shard.tables) for t, f in zip(threads, feeds, strict=True)]
-            pending = (futures, patients)
+            pending = (threads.shard(shard.tables, shard.streamed), patients)
             del shard  # the writer threads hold the only references now
         shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
         for name, table in shared.items():
             summary.counts[name] = table.num_rows
-        # each feed writes the shared tables and closes (Parquet encodes its buffered row
-        # groups then) on its own thread, right after its last shard: with one shard, Parquet
-        # is encoded while the CSV files are still being written, not after them
-        last = pending[0] if pending else [None] * len(feeds)
-        closing = [
-            t.submit(_close_feed, feed, writers, shared, previous)
-            for t, feed, previous in zip(threads, feeds, last, strict=True)
-        ]
+        # each feed writes the shared tables and closes on its own thread, right after its
+        # last shard, while the others may still be writing
+        threads.close(shared)
         if while_writing:
             while_writing()
         if pending:
             _written(*pending, on_shard)
-        closed = {id(w): paths for future in closing for w, paths in future.result()}
+        closed = threads.closed()
     for writer in writers:
         summary.files += sorted(str(p.relative_to(out)) for p in closed[id(writer)])
     (out / "summary.json").write_bytes(summary.to_json())
@@ -309,22 +317,6 @@ def _share_fhir_rendering(writers: list) -> list:
     from hospigen.export.fhir_group import group
 
     return group(writers)
-
-
-def _close_feed(
-    feed, writers: list, shared: dict[str, pa.Table], previous: Future | None
-) -> list[tuple[object, list[Path]]]:
-    """Write the shared tables to ``feed`` and close the writers it feeds: (writer, paths).
-
-    Runs on the feed's thread after its last shard; when that shard failed, nothing is
-    closed (files stay ``.partial``) and the shard's error is the one reported.
-    """
-    if previous is not None and previous.exception() is not None:
-        return []
-    feed.write(shared)
-    # a FHIR group feeds several writers (``feed.writers``); any other feed is one writer
-    members = getattr(feed, "writers", None) or [feed]
-    return [(w, w.close()) for w in writers if any(w is m for m in members)]
 
 
 def _written(futures: list[Future], patients: int, on_shard: Callable[[int], None] | None) -> None:
