@@ -87,3 +87,16 @@ def test_rich_is_asked_about_stderr_only_when_it_may_be_a_terminal(monkeypatch):
             monkeypatch.setenv(name, value)
         if not _stderr_may_be_terminal():
             assert not Console(stderr=True).is_terminal, env
+
+
+def test_collector_is_paused_for_one_shard_only_and_restored():
+    import gc
+
+    from hospigen.cli.generate import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused({"num_records": 200}):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with collector_paused({"num_records": 20_000, "shard_size": 5_000}):
+        assert gc.isenabled()

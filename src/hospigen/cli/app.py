@@ -85,12 +85,13 @@ def _fast(args: list[str]) -> int | None:
     """Run ``generate`` without Typer when its arguments are plain; ``None`` to use Typer."""
     if not args or args[0] != "generate" or _replaced_app() is not None:
         return None
-    from hospigen.cli.generate import parse_fast, run_generate
+    from hospigen.cli.generate import collector_paused, parse_fast, run_generate
 
     params = parse_fast(args[1:])
     if params is None:
         return None
-    run_generate(**params)
+    with collector_paused(params):
+        run_generate(**params)
     return 0
 
 

@@ -6,7 +6,9 @@ command. :func:`parse_fast` reads the common, plain spellings of the options wit
 second); anything it does not recognise for certain goes through Typer, unchanged.
 """
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 # option spelling → (parameter, kind); kinds: int, float, str, list (repeatable), flag
 _OPTIONS: dict[str, tuple[str, str]] = {
@@ -79,6 +81,25 @@ def parse_fast(args: Sequence[str]) -> dict | None:
     if params.get("runner", "local") != "local":
         return None
     return params
+
+
+@contextmanager
+def collector_paused(params: dict) -> Iterator[None]:
+    """Cyclic garbage collection off for a run of one shard (``params`` of :func:`parse_fast`).
+
+    Start-up makes some 10^5 long-lived objects (modules, catalogues, parsed modules) that the
+    collector scanned again and again: ~0.03-0.05 s of a small run. One shard bounds what
+    cyclic garbage can pile up; longer runs keep the collector. The previous state is restored.
+    """
+    one_shard = params.get("num_records", 1000) <= params.get("shard_size", 5_000)
+    enabled = gc.isenabled()
+    if one_shard:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_generate(
