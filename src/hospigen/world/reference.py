@@ -11,7 +11,8 @@ from importlib import resources
 
 import numpy as np
 import pyarrow as pa
-import yaml
+
+from hospigen.yamlcache import load_yaml
 
 _DATA = resources.files("hospigen.world") / "data"
 
@@ -66,9 +67,7 @@ def _name_case(upper: str) -> str:
 @cache
 def demographics() -> dict:
     """The marginals of ``demographics.yaml``."""
-    # libyaml's C loader when PyYAML has it: the pure-Python safe_load took ~5 ms per start
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(_read_text("demographics.yaml"), Loader=loader)
+    return load_yaml(_DATA / "demographics.yaml")
 
 
 @cache
