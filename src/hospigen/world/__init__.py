@@ -35,6 +35,9 @@ class World:
     as_of: dt.date
     facility_count: int = DEFAULT_FACILITY_COUNT
     states: Sequence[str] | None = field(default=None)
+    _last_providers: tuple[np.ndarray, pa.Table] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def facilities(self) -> pa.Table:
@@ -85,4 +88,8 @@ class World:
         if "providers" in self.__dict__ or len(rows) * 4 > self.facilities.num_rows:
             wanted = self.providers.column("facility_id")
             return self.providers.filter(pc.is_in(wanted, value_set=pc.unique(facility_ids)))
-        return providers_table(self.seed, self.facilities, rows)
+        # a one-shard run asks twice for the same facilities (its encounters, then the
+        # providers file): the last answer is kept
+        if self._last_providers is None or not np.array_equal(self._last_providers[0], rows):
+            self._last_providers = (rows, providers_table(self.seed, self.facilities, rows))
+        return self._last_providers[1]
