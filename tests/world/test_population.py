@@ -123,3 +123,22 @@ def test_providers_of_a_few_facilities_are_the_rows_of_the_whole_table():
     expected = whole.providers.filter(pc.is_in(whole.providers["facility_id"], value_set=ids))
     assert subset.num_rows > 0 and subset.equals(expected)
     assert whole.providers_at(ids).equals(expected)  # filtered from the whole table
+
+
+def test_shipped_names_match_the_census_files():
+    """Fails after a Census name file changes: run ``python scripts/build_names.py``."""
+    from importlib import resources
+
+    import pyarrow.parquet as pq
+
+    from hospigen.world.reference import NAME_FILES, NAMES_PARQUET, census_names, names_tables
+
+    with (resources.files("hospigen.world") / "data" / NAMES_PARQUET).open("rb") as f:
+        shipped = pq.ParquetFile(f)
+        assert shipped.num_row_groups == len(NAME_FILES)
+        for group, expected in enumerate(names_tables()):
+            assert shipped.read_row_group(group).equals(expected)
+    for kind in NAME_FILES:
+        names, freq = census_names(kind)
+        assert name_list(kind).names.equals(names)
+        assert np.array_equal(name_list(kind).cdf, np.cumsum(freq / freq.sum()))
