@@ -150,11 +150,14 @@ class ModuleRunner:
             moved = self._act(st, idx[group], t, group, draw)
             nxt = self._choose(st, idx[group], t[group], draw)
             stuck = moved & (nxt < 0)  # no option matched and no fallback: stop here
-            state[group] = np.where(moved & ~stuck, nxt, current)
-            steps[group] += 1
-            active[group[stuck]] = False
-            active[group] &= (t[group] < end[group]) & ~self.terminal[state[group]]
-            active[group] &= steps[group] < MAX_STEPS
+            now_in = np.where(moved & ~stuck, nxt, current)
+            state[group] = now_in
+            counted = steps[group] + 1
+            steps[group] = counted
+            # one update of ``active`` (numpy calls, not rows, are this loop's cost)
+            active[group] &= (
+                ~stuck & (t[group] < end[group]) & ~self.terminal[now_in] & (counted < MAX_STEPS)
+            )
 
     # --------------------------------------------------------------------------- actions
     def _act(self, st: State, pidx: np.ndarray, t: np.ndarray, group: np.ndarray, draw):
