@@ -12,8 +12,14 @@ cost about a quarter of a second, a large share of a small run.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
+
+# numpy's OpenBLAS starts a thread per extra core when numpy is imported, and the thread spins
+# for a while: CPU taken from the writer threads on a small machine. hospigen does no linear
+# algebra, so the CLI asks for one thread (set before numpy is imported; a user's setting wins)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from hospigen import __version__
 from hospigen.errors import HospigenError
