@@ -2,10 +2,11 @@
 
 Runs the real CLI in a child process per workload (whole-process time, peak RSS of the child)
 and prints our row counts beside the seed's reported volumes. Usage:
-``python bench/cohort.py [--big] [--repeat K]`` (``--big`` adds 100,000- and 200,000-patient
-general runs, to show that peak memory stays flat as N grows; each workload runs K times, default
-3, and the best wall time is kept). CPU seconds (user + system of the child) are printed beside
-wall time: on a shared machine they are the steadier figure.
+``python bench/cohort.py [--big | --small] [--repeat K]`` (``--big`` adds 100,000- and
+200,000-patient general runs, to show that peak memory stays flat as N grows; ``--small`` runs
+only the start-up floor and the 200-patient seed cohort, the small-run target; each workload runs
+K times, default 3, and the best wall time is kept). CPU seconds (user + system of the child)
+are printed beside wall time: on a shared machine they are the steadier figure.
 
 Children run with compiled bytecode, as an installed package does: if PYTHONDONTWRITEBYTECODE
 is set (it is in some sandboxes), every start would recompile hospigen's ~50 modules (~0.07 s),
@@ -120,6 +121,9 @@ def main() -> None:
             print(f"start-up floor: {name:<42} wall {wall:.2f} s, CPU {cpu:.2f} s")
         # -w 2 needs at least 2 shards: 2,000 patients in shards of 1,000
         seed = [(200, 1, 5_000), (2000, 1, 5_000), (2000, 2, 1_000)]
+        small = "--small" in sys.argv
+        if small:
+            seed = seed[:1]
         for n, workers, shard in seed:
             secs, cpu, rss, counts = run(
                 ["-n", str(n), *SEED_MODULES, "--output-format", "both", "-w", str(workers),
@@ -140,7 +144,7 @@ def main() -> None:
                     counts,
                 )
             )
-        general = [(20_000, 1), (20_000, 2)]
+        general = [] if small else [(20_000, 1), (20_000, 2)]
         if "--big" in sys.argv:
             general += [(100_000, 1), (200_000, 1)]
         for n, workers in general:

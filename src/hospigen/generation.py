@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from hospigen import __version__, export
 from hospigen.engine.simulate import Plan, simulate_shard
 from hospigen.errors import UsageError
+from hospigen.feeding import FeedThreads
 from hospigen.world import World
 
 DEFAULT_SHARD_SIZE = 5_000
@@ -100,9 +101,15 @@ def make_plan(
     return Plan(chosen, loaded, float(years_of_history), notes)
 
 
-def build_shard(world: World, keys: np.ndarray, plan: Plan | None = None) -> dict[str, pa.Table]:
-    """Every per-patient table for one shard of patient numbers (``general`` scenario default)."""
-    return simulate_shard(world, plan or make_plan(), np.asarray(keys, dtype=np.int64))
+def build_shard(
+    world: World,
+    keys: np.ndarray,
+    plan: Plan | None = None,
+    emit: Callable[[str, pa.Table], None] | None = None,
+) -> dict[str, pa.Table]:
+    """Every per-patient table for one shard of patient numbers (``general`` scenario default);
+    ``emit(name, table)`` is called as each table is finished."""
+    return simulate_shard(world, plan or make_plan(), np.asarray(keys, dtype=np.int64), emit)
 
 
 def facility_ids_used(tables: dict[str, pa.Table]) -> pa.Array:
@@ -141,10 +148,12 @@ class _Shard:
     tables: dict[str, pa.Table]
     used_facilities: pa.Array
     condition_counts: list[tuple[str, str, int]]
+    streamed: bool = False  # its tables were handed to ``emit`` as they were built
 
 
-def _finish(tables: dict[str, pa.Table]) -> _Shard:
-    return _Shard(tables, facility_ids_used(tables), _condition_counts(tables.get("conditions")))
+def _finish(tables: dict[str, pa.Table], streamed: bool = False) -> _Shard:
+    used, conditions = facility_ids_used(tables), _condition_counts(tables.get("conditions"))
+    return _Shard(tables, used, conditions, streamed)
 
 
 _WORKER: tuple[World, Plan, str] | None = None
@@ -183,14 +192,25 @@ def _unspool(paths: dict[str, str]) -> dict[str, pa.Table]:
     return tables
 
 
-def _shards(world: World, plan: Plan, keys: list[np.ndarray], workers: int) -> Iterator[_Shard]:
+def _shards(
+    world: World,
+    plan: Plan,
+    keys: list[np.ndarray],
+    workers: int,
+    emit: Callable[[str, pa.Table, bool], None] | None = None,
+) -> Iterator[_Shard]:
+    """The built shards in key order; shards built here hand each table to ``emit(name,
+    table, last shard)`` as it is finished (shards from worker processes come whole)."""
     if workers <= 1 or len(keys) <= 1:
-        for k in keys:
-            yield _finish(build_shard(world, k, plan))
+        for number, k in enumerate(keys):
+            last = number == len(keys) - 1
+            each = (lambda name, table, last=last: emit(name, table, last)) if emit else None
+            yield _finish(build_shard(world, k, plan, each), streamed=emit is not None)
         return
     # build the catalogues once, here: forked workers inherit them instead of each building
     # its own copy (0.1-0.2 s of CPU per worker)
-    world.catalog, world.providers  # noqa: B018 - cached properties, evaluated for the side effect
+    world.catalog.complete()
+    world.providers  # noqa: B018 - a cached property, evaluated for the side effect
     # fork: workers inherit the already-built catalogues and parsed modules. At most
     # ``workers + 1`` shards are in flight, so memory and spool space stay bounded.
     with (
@@ -222,12 +242,15 @@ def generate(
     on_shard: Callable[[int], None] | None = None,
     format_options: dict | None = None,
     plan: Plan | None = None,
+    while_writing: Callable[[], object] | None = None,
 ) -> GenerationSummary:
     """Generate ``num_records`` patients and write them in every format of ``formats``.
 
     Returns a :class:`GenerationSummary`; ``on_shard(n)`` is called after each shard of ``n``
     patients (for progress bars); ``format_options`` holds ``"<format>.<name>": value`` pairs
-    for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``).
+    for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``). ``while_writing()`` is
+    called once every shard is built, while the writer threads finish (the CLI readies its
+    console then, in time that is otherwise spent waiting).
     """
     if num_records < 1:
         raise UsageError("--num-records must be at least 1")
@@ -249,14 +272,14 @@ def generate(
     summary.modules = [m.name for m, _ in plan.modules]
     summary.years_of_history = plan.years_of_history
     used_facilities: list[pa.Array] = []
-    # One writer thread per feed (a format, or the FHIR formats together, which render once
-    # and write on lanes of their own): shard k is encoded and written (Arrow's CSV and
-    # Parquet writers release the GIL, so CSV and Parquet are encoded at the same time) while
-    # shard k+1 is simulated. Each writer sees the shards in key order, one at a time, and at most
-    # two shards are alive at once.
-    with ThreadPoolExecutor(max(1, len(feeds)), thread_name_prefix="hospigen-writer") as writing:
+    # One writer thread per feed (see hospigen.feeding): shard k is encoded and written while
+    # shard k+1 is simulated, and CSV and Parquet take each table as soon as it is built.
+    # Each writer sees the shards in key order; at most two shards are alive at once.
+    with FeedThreads(feeds, writers) as threads:
         pending: tuple[list[Future], int] | None = None
-        for shard in _shards(world, plan, _shard_keys(num_records, shard_size), workers):
+        keys = _shard_keys(num_records, shard_size)
+        emit = threads.table if threads.streaming else None
+        for shard in _shards(world, plan, keys, workers, emit):
             for name, table in shard.tables.items():
                 summary.counts[name] = summary.counts.get(name, 0) + table.num_rows
             for code, desc, rows in shard.condition_counts:
@@ -265,18 +288,21 @@ def generate(
             if pending:
                 _written(*pending, on_shard)
             patients = shard.tables["patients"].num_rows
-            futures = [writing.submit(w.write, shard.tables) for w in feeds]
-            pending = (futures, patients)
+            pending = (threads.shard(shard.tables, shard.streamed), patients)
             del shard  # the writer threads hold the only references now
+        shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
+        for name, table in shared.items():
+            summary.counts[name] = table.num_rows
+        # each feed writes the shared tables and closes on its own thread, right after its
+        # last shard, while the others may still be writing
+        threads.close(shared)
+        if while_writing:
+            while_writing()
         if pending:
             _written(*pending, on_shard)
-    shared = shared_tables(world, pa.chunked_array(used_facilities, pa.string()))
-    for feed in feeds:
-        feed.write(shared)
-    for name, table in shared.items():
-        summary.counts[name] = table.num_rows
+        closed = threads.closed()
     for writer in writers:
-        summary.files += sorted(str(p.relative_to(out)) for p in writer.close())
+        summary.files += sorted(str(p.relative_to(out)) for p in closed[id(writer)])
     (out / "summary.json").write_bytes(summary.to_json())
     return summary
 

@@ -28,7 +28,9 @@ Draw = int | str | np.ndarray  # a draw name, or per-key draw codes (see draw_co
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser: a bijective avalanche mix of each uint64."""
-    if np.ndim(x) == 0:  # numpy warns about wrap-around for scalars only, not for arrays
+    if type(x) is not np.ndarray:  # not np.ndim: a dispatched call, costly for small groups
+        x = np.asarray(x)
+    if x.ndim == 0:  # numpy warns about wrap-around for scalars only, not for arrays
         with np.errstate(over="ignore"):
             return _splitmix(np.atleast_1d(x))[0]
     # no errstate context for arrays: entering it costs about as much as the mix itself for
@@ -40,6 +42,11 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     z *= _M2
     z ^= z >> _S31
     return z
+
+
+def _unit(bits: np.ndarray) -> np.ndarray:
+    """Uniform floats in [0, 1) from 64 random bits each (the top 53 bits)."""
+    return (bits >> np.uint64(11)).astype(np.float64) * _TO_UNIT
 
 
 @lru_cache(maxsize=65_536)  # the executor hashes the same few hundred draw names per group
@@ -72,6 +79,8 @@ def draw_codes(name: str, index: np.ndarray) -> np.ndarray:
 
 def as_keys(keys: int | Sequence[int] | np.ndarray) -> np.ndarray:
     """Entity keys as a 1-d ``uint64`` array (non-negative integers)."""
+    if type(keys) is np.ndarray and keys.dtype == np.uint64 and keys.ndim == 1:
+        return keys  # already keys (the common case): skip the conversions
     arr = np.atleast_1d(np.asarray(keys))
     if arr.dtype.kind not in "ui":
         raise TypeError(f"entity keys must be integers, got {arr.dtype}")
@@ -105,12 +114,15 @@ class KeyedRandom:
     def bits(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
         """64 random bits per key (``draw`` may be an array of per-key codes, see
         :func:`draw_codes`)."""
-        if isinstance(draw, np.ndarray):
-            d = draw.astype(np.uint64, copy=False)
-        else:
-            d = np.uint64((stable_hash(draw) if isinstance(draw, str) else int(draw)) & _MASK)
         k = _splitmix(as_keys(keys) ^ self._base)
-        return _splitmix(k ^ d)
+        return _splitmix(k ^ self._code(draw))
+
+    @staticmethod
+    def _code(draw: Draw) -> np.ndarray | np.uint64:
+        """The 64-bit code of a draw name, or per-key codes as ``uint64``."""
+        if isinstance(draw, np.ndarray):
+            return draw.astype(np.uint64, copy=False)
+        return np.uint64((stable_hash(draw) if isinstance(draw, str) else int(draw)) & _MASK)
 
     def bits_many(
         self, keys: int | Sequence[int] | np.ndarray, draws: Sequence[int | str]
@@ -124,7 +136,7 @@ class KeyedRandom:
 
     def uniform(self, keys: int | Sequence[int] | np.ndarray, draw: Draw = 0) -> np.ndarray:
         """Uniform floats in [0, 1), one per key."""
-        return (self.bits(keys, draw) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+        return _unit(self.bits(keys, draw))
 
     def integers(
         self, keys: int | Sequence[int] | np.ndarray, draw: Draw, low: int, high: int
@@ -141,8 +153,11 @@ class KeyedRandom:
         scale: float | np.ndarray = 1.0,
     ) -> np.ndarray:
         """Normal draws (Box–Muller on two independent uniforms)."""
-        u1 = 1.0 - self.uniform(keys, derive(draw, "/u1"))  # (0, 1]: log is finite
-        u2 = self.uniform(keys, derive(draw, "/u2"))
+        # the two uniforms of uniform(keys, derive(draw, "/u1")) and (…, "/u2"), hashing the
+        # keys once
+        k = _splitmix(as_keys(keys) ^ self._base)
+        u1 = 1.0 - _unit(_splitmix(k ^ self._code(derive(draw, "/u1"))))  # (0, 1]: log finite
+        u2 = _unit(_splitmix(k ^ self._code(derive(draw, "/u2"))))
         z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
         return loc + scale * z
 

@@ -71,3 +71,32 @@ def test_typer_exit_codes_are_passed_on(monkeypatch):
 
     monkeypatch.setattr(cli_app, "app", probe)
     assert cli_app.main([]) == 3
+
+
+def test_rich_is_asked_about_stderr_only_when_it_may_be_a_terminal(monkeypatch):
+    """The cheap check never says no when Rich's own rules would say yes."""
+    from rich.console import Console
+
+    from hospigen.cli.common import _stderr_may_be_terminal
+
+    for env in ({}, {"FORCE_COLOR": ""}, {"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "0"},
+                {"TTY_COMPATIBLE": "1", "FORCE_COLOR": ""}):  # fmt: skip
+        for name in ("FORCE_COLOR", "TTY_COMPATIBLE"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        if not _stderr_may_be_terminal():
+            assert not Console(stderr=True).is_terminal, env
+
+
+def test_collector_is_paused_for_one_shard_only_and_restored():
+    import gc
+
+    from hospigen.cli.generate import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused({"num_records": 200}):
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with collector_paused({"num_records": 20_000, "shard_size": 5_000}):
+        assert gc.isenabled()

@@ -1,5 +1,6 @@
 """The Typer-free start of ``hospigen generate``: same results as the Typer path, same errors."""
 
+import os
 import subprocess
 import sys
 
@@ -65,11 +66,21 @@ def test_generate_does_not_import_typer_or_pydantic(tmp_path):
     probe = (
         "import sys; from hospigen.cli.app import main; "
         f"code = main(['generate', '-n', '2', '-o', {str(tmp_path)!r}, '--as-of', '2025-01-01']); "
-        "heavy = sorted(m for m in ('typer', 'click', 'pydantic', 'duckdb', 'pyarrow.dataset') "
-        "if m in sys.modules); print(code, heavy)"
+        "heavy = sorted(m for m in ('typer', 'click', 'pydantic', 'duckdb', 'pyarrow.dataset', "
+        "'yaml') if m in sys.modules); print(code, heavy)"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_cli_asks_openblas_for_one_thread_unless_told_otherwise():
+    probe = "import os, hospigen.cli.app; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "1"
+    env["OPENBLAS_NUM_THREADS"] = "4"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert done.stdout.strip() == "4"
 
 
 def test_fast_path_knows_exactly_the_options_typer_declares():

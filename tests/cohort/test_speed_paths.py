@@ -49,3 +49,19 @@ def test_every_format_writes_the_same_bytes_with_writer_threads_and_workers(cli,
     one, two = tree_digest(tmp_path / "one"), tree_digest(tmp_path / "two")
     assert len(one) > 26
     assert one == two
+
+
+def test_a_failed_shard_write_leaves_no_finished_files(tmp_path, monkeypatch):
+    """Closing runs on the writer threads, but never after its feed's last write failed."""
+    import pytest
+
+    from hospigen.export.csv import _CsvWriter
+    from hospigen.generation import generate
+
+    def broken(self, tables):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(_CsvWriter, "write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        generate(5, tmp_path, seed=1, as_of=dt.date(2025, 1, 1), formats=["csv", "parquet"])
+    assert not list(tmp_path.glob("*.csv")) and not (tmp_path / "summary.json").exists()

@@ -102,3 +102,43 @@ def test_shipped_places_match_the_zipcodes_package():
     shipped = places()
     assert shipped.zip.equals(expected.column("zip").combine_chunks())
     assert np.array_equal(shipped.lat, expected.column("lat").to_numpy())
+
+
+def test_nearest_facilities_on_demand_equal_the_whole_catalogue():
+    """ZIPs filled as patients are drawn give what filling every ZIP at once gives."""
+    lazy, eager = World(seed=3, as_of=AS_OF, facility_count=300), World(3, AS_OF, 300)
+    eager.catalog.complete()
+    assert lazy.patients(np.arange(500, 900)).equals(eager.patients(np.arange(500, 900)))
+    assert (lazy.catalog.home_by_zip >= 0).sum() < len(lazy.catalog.home_by_zip)
+    lazy.catalog.complete()
+    assert (lazy.catalog.home_by_zip == eager.catalog.home_by_zip).all()
+    assert (lazy.catalog.hospital_by_zip == eager.catalog.hospital_by_zip).all()
+
+
+def test_providers_of_a_few_facilities_are_the_rows_of_the_whole_table():
+    few, whole = World(seed=4, as_of=AS_OF, facility_count=300), World(4, AS_OF, 300)
+    ids = whole.facilities["facility_id"].take([250, 3, 77, 3, 150])
+    subset = few.providers_at(ids)  # built for five facilities only
+    assert "providers" not in few.__dict__
+    expected = whole.providers.filter(pc.is_in(whole.providers["facility_id"], value_set=ids))
+    assert subset.num_rows > 0 and subset.equals(expected)
+    assert whole.providers_at(ids).equals(expected)  # filtered from the whole table
+
+
+def test_shipped_names_match_the_census_files():
+    """Fails after a Census name file changes: run ``python scripts/build_names.py``."""
+    from importlib import resources
+
+    import pyarrow.parquet as pq
+
+    from hospigen.world.reference import NAME_FILES, NAMES_PARQUET, census_names, names_tables
+
+    with (resources.files("hospigen.world") / "data" / NAMES_PARQUET).open("rb") as f:
+        shipped = pq.ParquetFile(f)
+        assert shipped.num_row_groups == len(NAME_FILES)
+        for group, expected in enumerate(names_tables()):
+            assert shipped.read_row_group(group).equals(expected)
+    for kind in NAME_FILES:
+        names, freq = census_names(kind)
+        assert name_list(kind).names.equals(names)
+        assert np.array_equal(name_list(kind).cdf, np.cumsum(freq / freq.sum()))

@@ -12,8 +12,14 @@ cost about a quarter of a second, a large share of a small run.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
+
+# numpy's OpenBLAS starts a thread per extra core when numpy is imported, and the thread spins
+# for a while: CPU taken from the writer threads on a small machine. hospigen does no linear
+# algebra, so the CLI asks for one thread (set before numpy is imported; a user's setting wins)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from hospigen import __version__
 from hospigen.errors import HospigenError
@@ -85,12 +91,13 @@ def _fast(args: list[str]) -> int | None:
     """Run ``generate`` without Typer when its arguments are plain; ``None`` to use Typer."""
     if not args or args[0] != "generate" or _replaced_app() is not None:
         return None
-    from hospigen.cli.generate import parse_fast, run_generate
+    from hospigen.cli.generate import collector_paused, parse_fast, run_generate
 
     params = parse_fast(args[1:])
     if params is None:
         return None
-    run_generate(**params)
+    with collector_paused(params):
+        run_generate(**params)
     return 0
 
 

@@ -12,14 +12,13 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import yaml
 
 from hospigen.engine.cohort import Cohort
 from hospigen.engine.executor import add_encounters
 from hospigen.engine.physiology import vitals
-from hospigen.engine.spec import SafeLoader
 from hospigen.rng import KeyedRandom
 from hospigen.terminology import default_terminology
+from hospigen.yamlcache import load_yaml
 
 YEAR = 365.2425
 
@@ -27,8 +26,7 @@ YEAR = 365.2425
 @cache
 def baseline_config() -> dict[str, Any]:
     """The shipped baseline care definition (modules/baseline.yaml)."""
-    text = (resources.files("hospigen.modules") / "baseline.yaml").read_text()
-    return yaml.load(text, Loader=SafeLoader)
+    return load_yaml(resources.files("hospigen.modules") / "baseline.yaml")
 
 
 def _code(cohort: Cohort, system: str, code: str, label: str = "") -> int:

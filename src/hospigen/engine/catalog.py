@@ -10,9 +10,8 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
-from hospigen.engine.spec import Module, ModuleError, SafeLoader, load_module_file
+from hospigen.engine.spec import Module, ModuleError, load_module_file
+from hospigen.yamlcache import YamlError, load_yaml
 
 _BUILTIN = resources.files("hospigen.modules")
 NON_MODULE_FILES = {"baseline.yaml"}
@@ -71,8 +70,8 @@ def load_scenario_data(name: str, user_dir: str | None = None) -> dict:
     if name not in files:
         raise ModuleError(f"unknown scenario {name!r}; known: {', '.join(files)}")
     try:
-        data = yaml.load(files[name].read_text(), Loader=SafeLoader)
-    except yaml.YAMLError as exc:
+        data = load_yaml(files[name])
+    except YamlError as exc:
         raise ModuleError(f"{files[name]}: cannot read scenario: {exc}") from None
     if not isinstance(data, dict):
         raise ModuleError(f"{files[name]}: a scenario is a mapping")

@@ -87,7 +87,8 @@ class EventLog:
         """Append rows; returns their row numbers in ``table`` (used to end them later)."""
         n = len(cols["pidx"])
         rows = np.arange(self.counts[table], self.counts[table] + n, dtype=np.int64)
-        cols["seq"] = np.full(n, self.seq, dtype=np.int64)
+        # chunks are kept in emission order, which is all the tables' stable sort needs (no
+        # per-row sequence column: it was built for every chunk and never read)
         self.seq += 1
         self.chunks[table].append(cols)
         self.counts[table] += n

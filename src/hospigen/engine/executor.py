@@ -111,6 +111,7 @@ class ModuleRunner:
         self.enc_start = np.full(n, np.nan)
         self.enc_stop = np.full(n, -np.inf)
         self.entry = np.full(n, np.nan)
+        self._splits: dict[int, tuple] = {}  # state index → see _split
 
     # ----------------------------------------------------------------------------- enrolment
     def eligible_entry(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -150,11 +151,14 @@ class ModuleRunner:
             moved = self._act(st, idx[group], t, group, draw)
             nxt = self._choose(st, idx[group], t[group], draw)
             stuck = moved & (nxt < 0)  # no option matched and no fallback: stop here
-            state[group] = np.where(moved & ~stuck, nxt, current)
-            steps[group] += 1
-            active[group[stuck]] = False
-            active[group] &= (t[group] < end[group]) & ~self.terminal[state[group]]
-            active[group] &= steps[group] < MAX_STEPS
+            now_in = np.where(moved & ~stuck, nxt, current)
+            state[group] = now_in
+            counted = steps[group] + 1
+            steps[group] = counted
+            # one update of ``active`` (numpy calls, not rows, are this loop's cost)
+            active[group] &= (
+                ~stuck & (t[group] < end[group]) & ~self.terminal[now_in] & (counted < MAX_STEPS)
+            )
 
     # --------------------------------------------------------------------------- actions
     def _act(self, st: State, pidx: np.ndarray, t: np.ndarray, group: np.ndarray, draw):
@@ -349,25 +353,38 @@ class ModuleRunner:
         trs = st.transitions
         if not trs:
             return np.full(len(pidx), st.index)
+        conditional, rest, probs, targets = self._split(st)
+        if not conditional and probs is None:  # one plain transition: everybody takes it
+            return np.full(len(pidx), rest[0].to, dtype=np.int64)
         out = np.full(len(pidx), -1, dtype=np.int64)
-        conditional = [tr for tr in trs if tr.when is not None]
         for tr in conditional:
             todo = out < 0
             if todo.any():
                 hit = np.zeros(len(pidx), dtype=bool)
                 hit[todo] = evaluate(tr.when, self.cohort, pidx[todo], now[todo])
                 out[hit] = tr.to
-        rest = [tr for tr in trs if tr.when is None]
         todo = out < 0
         if rest and todo.any():
-            if rest[0].probability is None:
+            if probs is None:
                 out[todo] = rest[0].to
             else:
-                probs = [tr.probability for tr in rest]
                 tr_draw = derive(draw[todo], "/tr")
                 pick = self.rnd.choice(self.cohort.keys[pidx[todo]], tr_draw, probs)
-                out[todo] = np.array([tr.to for tr in rest])[pick]
+                out[todo] = targets[pick]
         return out  # -1: no option matched (the linter asks for a fallback)
+
+    def _split(self, st: State) -> tuple[list, list, list | None, np.ndarray | None]:
+        """(conditional transitions, the others, their probabilities or None, their targets)
+        of ``st``, worked out once per state rather than at every visit."""
+        split = self._splits.get(st.index)
+        if split is None:
+            conditional = [tr for tr in st.transitions if tr.when is not None]
+            rest = [tr for tr in st.transitions if tr.when is None]
+            first = rest[0].probability if rest else None
+            probs = [tr.probability for tr in rest] if first is not None else None
+            targets = np.array([tr.to for tr in rest]) if probs is not None else None
+            split = self._splits[st.index] = (conditional, rest, probs, targets)
+        return split
 
 
 def _triple(code) -> tuple[str, str, str]:

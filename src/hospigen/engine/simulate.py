@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,8 +52,11 @@ def _cohort(world, plan: Plan, patients: pa.Table) -> Cohort:
     )
 
 
-def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
-    """Every per-patient table for patient numbers ``index`` of ``plan``'s scenario."""
+def simulate_shard(
+    world, plan: Plan, index: np.ndarray, emit: Callable[[str, pa.Table], None] | None = None
+) -> dict[str, pa.Table]:
+    """Every per-patient table for patient numbers ``index`` of ``plan``'s scenario;
+    ``emit(name, table)`` is called as each table is finished (writers start on it)."""
     keys = world_keys(world.seed, plan.scenario, index)
     patients = world.patients(keys)
     cohort = _cohort(world, plan, patients)
@@ -89,16 +93,30 @@ def simulate_shard(world, plan: Plan, index: np.ndarray) -> dict[str, pa.Table]:
             np.where(np.isnan(death), 0, death).astype(np.int32), pa.int32(), mask=np.isnan(death)
         ).cast(pa.date32()),
     )
-    builder = TableBuilder(cohort, patients, world.providers)
-    tables = {"patients": patients, "encounters": builder.encounters()}
-    tables["conditions"] = builder.conditions()
-    tables["observations"] = builder.observations()
-    tables["medications"] = builder.medications()
-    tables["procedures"] = builder.procedures()
-    tables["immunizations"] = builder.immunizations()
-    tables["careplans"] = builder.careplans()
-    tables["allergies"] = builder.allergies()
-    tables["notes"] = (
-        notes_table(world.seed, tables, builder.rows) if plan.notes else empty("notes")
+    # encounters happen at the patients' home facilities and hospitals: only their clinicians
+    used = pa.chunked_array(
+        [*patients.column("home_facility_id").chunks, *patients.column("hospital_id").chunks]
     )
-    return tables
+    builder = TableBuilder(cohort, patients, world.providers_at(used))
+    order = ("patients", "encounters", "conditions", "observations", "medications",
+             "procedures", "immunizations", "careplans", "allergies", "notes")  # fmt: skip
+    built: dict[str, pa.Table] = {}
+
+    def done(name: str, table: pa.Table) -> None:
+        built[name] = table
+        if emit:
+            emit(name, table)
+
+    done("patients", patients)
+    done("encounters", builder.encounters())
+    done("conditions", builder.conditions())
+    done("observations", builder.observations())
+    done("medications", builder.medications())
+    # the notes (the largest table, which writers get last) as soon as their inputs exist:
+    # the small tables are built while the writers start on the notes
+    done("notes", notes_table(world.seed, built, builder.rows) if plan.notes else empty("notes"))
+    done("procedures", builder.procedures())
+    done("immunizations", builder.immunizations())
+    done("careplans", builder.careplans())
+    done("allergies", builder.allergies())
+    return {name: built[name] for name in order}

@@ -15,10 +15,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from hospigen.errors import UsageError
 from hospigen.terminology import Terminology, default_terminology
+from hospigen.yamlcache import YamlError, load_yaml
 
 # state type → the code system its `code` must use (None: no code)
 STATE_TYPES: dict[str, tuple[str, ...] | None] = {
@@ -51,8 +50,6 @@ ENCOUNTER_CLASSES = (
 )
 PROBABILITY_TOLERANCE = 0.05
 MAX_STEPS = 5000
-# libyaml's C parser when PyYAML was built with it: ~10x faster than the pure-Python one
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ModuleError(UsageError):
@@ -309,8 +306,8 @@ def load_module_file(path: str | Path, terms: Terminology | None = None) -> Modu
     """Load and check one module YAML file; :class:`ModuleError` lists every finding."""
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(), Loader=SafeLoader)
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(path)
+    except (OSError, YamlError) as exc:
         raise ModuleError(f"{path}: cannot read module: {exc}") from None
     module, findings = check_module(data, str(path), terms)
     if findings or module is None:

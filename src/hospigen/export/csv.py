@@ -12,29 +12,39 @@ from hospigen.export.tabular import atomic_path, for_text
 
 
 class _CsvWriter:
+    # write() takes any of a shard's tables, in any number of calls (see hospigen.feeding)
+    streams_tables = True
+
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._writers: dict[str, pacsv.CSVWriter] = {}
-        self._files: dict[str, object] = {}
+        self._files: dict[str, pa.NativeFile] = {}
+        self._done: list[Path] = []
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         for name, table in tables.items():
             text = for_text(table)
             if name not in self._writers:
                 path = atomic_path(self.out_dir / f"{name}.csv")
-                self._files[name] = open(path, "wb")  # noqa: SIM115 - closed in close()
+                # Arrow's own file, not a Python one: a Python file makes every write take
+                # the GIL back, and the writer threads would wait on the simulation's thread
+                self._files[name] = pa.OSFile(str(path), "wb")
                 self._writers[name] = pacsv.CSVWriter(self._files[name], text.schema)
             self._writers[name].write_table(text)
 
-    def close(self) -> list[Path]:
-        written = []
-        for name, writer in self._writers.items():
-            writer.close()
-            self._files[name].close()
+    def table_done(self, name: str) -> None:
+        """No more rows of ``name`` will come: finish its file now."""
+        if name in self._writers:
+            self._writers.pop(name).close()
+            self._files.pop(name).close()
             final = self.out_dir / f"{name}.csv"
             atomic_path(final).replace(final)
-            written.append(final)
-        return written
+            self._done.append(final)
+
+    def close(self) -> list[Path]:
+        for name in list(self._writers):
+            self.table_done(name)
+        return self._done
 
 
 @register

@@ -28,10 +28,14 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
 
 
 class _ParquetWriter:
+    # write() takes any of a shard's tables, in any number of calls (see hospigen.feeding)
+    streams_tables = True
+
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._writers: dict[str, pq.ParquetWriter] = {}
         self._pending: dict[str, list[pa.Table]] = {}
+        self._done: list[Path] = []
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         for name, table in tables.items():
@@ -60,15 +64,21 @@ class _ParquetWriter:
             start += ROW_GROUP_ROWS
         self._pending[name] = [buffered.slice(start)]
 
-    def close(self) -> list[Path]:
-        written = []
-        for name, writer in self._writers.items():
+    def table_done(self, name: str) -> None:
+        """No more rows of ``name`` will come: write its last row group and finish the file
+        now (the bytes are those :meth:`close` would write)."""
+        if name in self._writers:
             self._flush(name, final=True)
-            writer.close()
+            self._writers.pop(name).close()
+            del self._pending[name]
             final = self.out_dir / f"{name}.parquet"
             atomic_path(final).replace(final)
-            written.append(final)
-        return written
+            self._done.append(final)
+
+    def close(self) -> list[Path]:
+        for name in list(self._writers):
+            self.table_done(name)
+        return self._done
 
 
 @register

@@ -35,6 +35,9 @@ class World:
     as_of: dt.date
     facility_count: int = DEFAULT_FACILITY_COUNT
     states: Sequence[str] | None = field(default=None)
+    _last_providers: tuple[np.ndarray, pa.Table] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def facilities(self) -> pa.Table:
@@ -72,7 +75,21 @@ class World:
 
     def providers_of(self, facilities: pa.Table) -> pa.Table:
         """Providers working at ``facilities``."""
-        mask = pc.is_in(
-            self.providers.column("facility_id"), value_set=facilities.column("facility_id")
-        )
-        return self.providers.filter(mask)
+        return self.providers_at(facilities.column("facility_id"))
+
+    def providers_at(self, facility_ids: pa.Array | pa.ChunkedArray) -> pa.Table:
+        """Providers working at the facilities ``facility_ids``, in catalogue order.
+
+        Built for just those facilities while they are a small part of the catalogue (a small
+        run's start-up), else filtered from :attr:`providers`; the rows are the same.
+        """
+        mask = pc.is_in(self.facilities.column("facility_id"), value_set=pc.unique(facility_ids))
+        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+        if "providers" in self.__dict__ or len(rows) * 4 > self.facilities.num_rows:
+            wanted = self.providers.column("facility_id")
+            return self.providers.filter(pc.is_in(wanted, value_set=pc.unique(facility_ids)))
+        # a one-shard run asks twice for the same facilities (its encounters, then the
+        # providers file): the last answer is kept
+        if self._last_providers is None or not np.array_equal(self._last_providers[0], rows):
+            self._last_providers = (rows, providers_table(self.seed, self.facilities, rows))
+        return self._last_providers[1]

@@ -142,24 +142,54 @@ def nearest_facility(
 
 @dataclass(frozen=True)
 class Catalog:
-    """What patients are drawn against: the run's facilities and payers, and for every ZIP of
-    :func:`places` its nearest primary-care facility and hospital (computed once per run)."""
+    """What patients are drawn against: the run's facilities and payers, and for each ZIP of
+    :func:`places` its nearest primary-care facility and hospital.
+
+    The nearest facilities are computed on first use, for the ZIPs patients are drawn in: a
+    small run touches a few hundred of the ~30,000 ZIPs, and the search over all of them was
+    a sizeable share of its start-up. A ZIP's answer depends only on the catalogue, so the
+    order in which ZIPs are filled never changes a patient. :meth:`complete` fills them all
+    (before forking workers, which then share the arrays).
+    """
 
     facilities: pa.Table
     payers: pa.Table
     states: tuple[str, ...] | None
-    home_by_zip: np.ndarray
+    home_by_zip: np.ndarray  # facility row per ZIP row; -1 until computed
     hospital_by_zip: np.ndarray
 
     @classmethod
     def build(cls, facilities: pa.Table, payers: pa.Table, states=None) -> Catalog:
-        """Precompute the nearest facilities of every ZIP."""
+        """A catalogue whose nearest facilities are computed on demand (see :meth:`nearest`)."""
+        unknown = np.full(len(places().lat), -1, dtype=np.int64)
+        return cls(facilities, payers, tuple(states) if states else None, unknown, unknown.copy())
+
+    def nearest(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(home facility row, hospital row) of each ZIP row in ``rows``."""
+        missing = np.unique(rows[self.home_by_zip[rows] < 0])
+        if len(missing):
+            self._fill(missing)
+        return self.home_by_zip[rows], self.hospital_by_zip[rows]
+
+    def complete(self) -> Catalog:
+        """Compute the nearest facilities of every ZIP now; returns ``self``."""
+        missing = np.flatnonzero(self.home_by_zip < 0)
+        if len(missing):
+            self._fill(missing)
+        return self
+
+    def _fill(self, rows: np.ndarray) -> None:
         p = places()
         # fixed-width numpy strings: np.unique over them is ~10x faster than over objects
-        zip_state = p.state.to_numpy(zero_copy_only=False).astype(str)
-        home = nearest_facility(p.lat, p.lon, zip_state, facilities, ("clinic", "hospital"))
-        hospital = nearest_facility(p.lat, p.lon, zip_state, facilities, ("hospital",))
-        return cls(facilities, payers, tuple(states) if states else None, home, hospital)
+        state = p.state.take(pa.array(rows)).to_numpy(zero_copy_only=False).astype(str)
+        lat, lon = p.lat[rows], p.lon[rows]
+        # hospitals first: ``home_by_zip`` marks a ZIP as done, so it is written last
+        self.hospital_by_zip[rows] = nearest_facility(
+            lat, lon, state, self.facilities, ("hospital",)
+        )
+        self.home_by_zip[rows] = nearest_facility(
+            lat, lon, state, self.facilities, ("clinic", "hospital")
+        )
 
 
 def patients_table(
@@ -189,6 +219,7 @@ def patients_table(
     lon = np.round(p.lon[rows] + rnd.uniform(keys, "jitter_lon") * 0.04 - 0.02, 5)
     payer_idx = assign_payers(rnd, keys, age, np.where(child, 0.0, income))
     fac_ids = catalog.facilities.column("facility_id")
+    home, hospital = catalog.nearest(rows)
     return pa.table(
         {
             "patient_id": uuids(seed, "patient", keys),
@@ -218,8 +249,8 @@ def patients_table(
             "lat": lat,
             "lon": lon,
             "phone": phones(rnd, keys, p.area_code.take(row_index)),
-            "home_facility_id": fac_ids.take(pa.array(catalog.home_by_zip[rows])),
-            "hospital_id": fac_ids.take(pa.array(catalog.hospital_by_zip[rows])),
+            "home_facility_id": fac_ids.take(pa.array(home)),
+            "hospital_id": fac_ids.take(pa.array(hospital)),
             "payer_id": catalog.payers.column("payer_id").take(pa.array(payer_idx)),
             "income": pa.array(income.astype(np.int32), mask=child),
         },
