@@ -75,34 +75,45 @@ def _parquet_files(folder):
     return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*.parquet"))}
 
 
-def test_worker_threads_and_file_parts_do_not_change_the_output(tmp_path, monkeypatch):
-    """One worker or one per core, one Parquet file or many parts: the same rows, and the
-    same bytes run after run."""
+def test_worker_threads_and_file_parts_do_not_change_the_output(tmp_path):
+    """One worker and one Parquet file (in process) or the command line's worker thread per
+    core with many parts (in a subprocess: the threaded runner leaves gRPC threads behind, and
+    this test process forks later): the same rows, and the same bytes run after run."""
+    import subprocess
+    import sys
+
     from hospigen.beam.claims_pipeline import run
     from hospigen.pipelines.claims.sinks import parquet
 
     msgs, _ = _messages(400)
     path = _file(tmp_path, msgs)
-    outs = {}
-    for label, workers, rows_per_file in (("one", ["--direct_num_workers=1"], 10**9),
-                                          ("cores", [], 90), ("again", [], 90)):  # fmt: skip
-        monkeypatch.setattr(parquet, "ROWS_PER_FILE", rows_per_file)
-        out = tmp_path / label
-        run(["--runner", "DirectRunner", *workers, "--input", str(path), "--chunk_bytes", "20000",
-             "--output", f"parquet://{out}", "--processing_time", PROCESSED])  # fmt: skip
-        outs[label] = out
-    assert len(_parquet_files(outs["one"])) == 2  # one claims file, one errors file
-    assert len(_parquet_files(outs["cores"])) > 4  # 400 messages cut into parts of 90 rows
-    assert _parquet_files(outs["cores"]) == _parquet_files(outs["again"])
+    common = ["--input", str(path), "--chunk_bytes", "20000", "--processing_time", PROCESSED]
+    one = tmp_path / "one"
+    run(["--runner", "DirectRunner", *common, "--output", f"parquet://{one}"])
+    # parts of 90 rows: the module's constant, changed in the child before the pipeline runs
+    child = (
+        "import sys; from hospigen.pipelines.claims.sinks import parquet; "
+        "parquet.ROWS_PER_FILE = 90; from hospigen.beam.claims_pipeline import run; "
+        "run(sys.argv[1:], worker_per_core=True)"
+    )
+    many = {}
+    for label in ("cores", "again"):
+        many[label] = tmp_path / label
+        args = ["--runner", "DirectRunner", *common, "--output", f"parquet://{many[label]}"]
+        subprocess.run([sys.executable, "-c", child, *args], check=True, capture_output=True)
+    assert len(_parquet_files(one)) == 2  # one claims file, one errors file
+    assert len(_parquet_files(many["cores"])) > 4  # 400 messages cut into parts of 90 rows
+    assert _parquet_files(many["cores"]) == _parquet_files(many["again"])
     for table, key in (("claims_events_stream", "claim_id"), ("processing_errors", "raw_message")):
-        one = pq.read_table(outs["one"] / table, partitioning=None)
-        many = pq.read_table(outs["cores"] / table, partitioning=None)
-        assert _sorted(one, key) == _sorted(many, key)
+        assert _sorted(pq.read_table(one / table, partitioning=None), key) == _sorted(
+            pq.read_table(many["cores"] / table, partitioning=None), key
+        )
     total = sum(
-        pq.read_table(outs["one"] / t, partitioning=None).num_rows
+        pq.read_table(one / t, partitioning=None).num_rows
         for t in ("claims_events_stream", "processing_errors")
     )
     assert total == len(msgs)
+    assert parquet.ROWS_PER_FILE == 250_000  # this process kept the default
 
 
 def test_direct_runner_gets_a_worker_per_core_unless_told_otherwise(monkeypatch):
