@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -57,21 +58,15 @@ def _local(log: Path, tmp: Path, i: int) -> None:
     assert s.messages == s.claims + s.errors + s.duplicates
 
 
-def _beam(log: Path, tmp: Path, i: int) -> None:
+def _beam(log: Path, tmp: Path, i: int, worker_per_core: bool = False) -> None:
+    """Beam's DirectRunner; ``worker_per_core`` as the command line runs it (run after the
+    one-worker workload: the threaded runner leaves gRPC threads behind, harmless here as
+    nothing forks after it)."""
     from hospigen.beam.claims_pipeline import run as beam_run
 
-    beam_run(["--runner", "DirectRunner", "--input", str(log), "--output",
-              f"parquet://{tmp}/beam{i}", "--processing_time", "2025-01-02T00:00:00Z"])  # fmt: skip
-
-
-def _beam_threads(log: Path, tmp: Path, i: int) -> None:
-    """What the command line runs: a DirectRunner worker thread per core (after _beam: the
-    threaded runner leaves gRPC threads behind, harmless here as nothing forks after it)."""
-    from hospigen.beam.claims_pipeline import run as beam_run
-
-    beam_run(["--runner", "DirectRunner", "--input", str(log), "--output",
-              f"parquet://{tmp}/beamt{i}", "--processing_time", "2025-01-02T00:00:00Z"],
-             worker_per_core=True)  # fmt: skip
+    out = f"parquet://{tmp}/beam{'t' if worker_per_core else ''}{i}"
+    beam_run(["--runner", "DirectRunner", "--input", str(log), "--output", out,
+              "--processing_time", "2025-01-02T00:00:00Z"], worker_per_core=worker_per_core)  # fmt: skip
 
 
 def _cpu() -> float:
@@ -114,7 +109,7 @@ def main() -> None:
         workloads = [
             ("local runner", _local, 1_000_000, "local"),
             ("Beam DirectRunner", _beam, 100_000, "beam"),
-            ("Beam, a thread per core", _beam_threads, 100_000, "beam"),
+            ("Beam, a thread per core", partial(_beam, worker_per_core=True), 100_000, "beam"),
         ]
         if args.floor:
             workloads.append(("floor: DuckDB read_json", _floor, 0, "floor"))

@@ -49,12 +49,8 @@ def _write(part: pa.Table, target: Path) -> Path:
     return target
 
 
-def write_partitioned(table: pa.Table, folder: Path, ts_column: str, name: str) -> list[Path]:
-    """Write ``table`` under ``folder/day=YYYY-MM-DD/name-NNNNN.parquet``; returns the files."""
-    return _write_all(_parts(table, folder, ts_column, name))
-
-
 def _write_all(parts: list[tuple[pa.Table, Path]]) -> list[Path]:
+    # Arrow's Parquet writer releases the GIL: the parts are encoded on every core at once
     if len(parts) <= 1:
         return [_write(*p) for p in parts]
     with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
