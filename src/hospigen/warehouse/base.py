@@ -35,6 +35,13 @@ class Warehouse(ABC):
 
         return render(sql, self.dialect)
 
+    def column_ddl(self, name: str, kind: str) -> str:
+        """One column of a ``CREATE TABLE`` or ``ADD COLUMN`` (DuckDB types, rendered like any
+        statement); an engine may add storage options."""
+        from hospigen.warehouse.sql import ident
+
+        return f"{ident(name)} {kind}"
+
     @abstractmethod
     def execute(self, sql: str) -> int:
         """Run one statement that changes data or schema; returns affected rows if known."""

@@ -61,6 +61,9 @@ class DryRunWarehouse(Warehouse):
     def query(self, sql: str) -> list[tuple]:
         return self.inner.query(sql)
 
+    def column_ddl(self, name: str, kind: str) -> str:
+        return self.inner.column_ddl(name, kind)
+
     def append(self, table: str, data: pa.Table) -> None:
         cols = ", ".join(data.column_names)
         self.say(f"-- append {data.num_rows:,} rows ({cols}) to {self.dataset}.{table}")

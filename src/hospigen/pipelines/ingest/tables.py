@@ -52,12 +52,12 @@ def ensure_tables(wh: Warehouse) -> None:
     for table, cols in all_tables().items():
         have = wh.columns(table)
         if have is None:
-            body = ", ".join(f"{ident(c)} {kind}" for c, kind in cols)
+            body = ", ".join(wh.column_ddl(c, kind) for c, kind in cols)
             run(f"CREATE TABLE IF NOT EXISTS {qualified(wh, table)} ({body})")
             continue
         for c, kind in cols:
             if c not in have:
-                run(f"ALTER TABLE {qualified(wh, table)} ADD COLUMN {ident(c)} {kind}")
+                run(f"ALTER TABLE {qualified(wh, table)} ADD COLUMN {wh.column_ddl(c, kind)}")
 
 
 def arrow_table(table: str, rows: dict[str, Sequence]) -> pa.Table:
