@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# as the command line does (hospigen.cli.app): no idle BLAS thread spinning beside the work
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from benchlib import print_machine
 from hospigen.pipelines.ingest import ensure_tables, land, materialize, wrap_load
@@ -82,44 +84,44 @@ def cpu_seconds() -> tuple[float, float]:
 
 
 def one_workload(base: Path, n: int, now: dt.datetime, mode: str) -> dict:
-    """Land → wrap-load → materialize twice over a fresh workload; timings of each step."""
-    with tempfile.TemporaryDirectory(dir=base) as tmp:
-        root = Path(tmp)
-        (root / "src").mkdir()
-        resources = make_source(root / "src", n)
-        store = open_store(root / "bucket")
-        wh = open_warehouse(str(root / "wh.duckdb"))
+    """Land → wrap-load → materialize twice over a fresh workload in a new folder below
+    ``base``; timings of each step. Nothing is deleted until every run is done (see main)."""
+    root = Path(tempfile.mkdtemp(dir=base))
+    (root / "src").mkdir()
+    resources = make_source(root / "src", n)
+    store = open_store(root / "bucket")
+    wh = open_warehouse(str(root / "wh.duckdb"))
 
-        def once() -> dict[str, float]:
-            steps: dict[str, float] = {}
+    def once() -> dict[str, float]:
+        steps: dict[str, float] = {}
+        t = time.perf_counter()
+        ensure_tables(wh)
+        if mode == "run":
+            landing = start_landing(root / "src", store, "patients", wh, now=now)
+            steps["plan"] = time.perf_counter() - t
             t = time.perf_counter()
-            ensure_tables(wh)
-            if mode == "run":
-                landing = start_landing(root / "src", store, "patients", wh, now=now)
-                steps["plan"] = time.perf_counter() - t
-                t = time.perf_counter()
-                land_and_load(landing, store, "patients", wh, now=now)
-                steps["write+load"] = time.perf_counter() - t
-            else:
-                landed = land(root / "src", store, "patients", wh, now=now)
-                steps["land"] = time.perf_counter() - t
-                t = time.perf_counter()
-                wrap_load(store, "patients", wh, now=now, handoff=landed.handoff)
-                steps["wrap-load"] = time.perf_counter() - t
+            land_and_load(landing, store, "patients", wh, now=now)
+            steps["write+load"] = time.perf_counter() - t
+        else:
+            landed = land(root / "src", store, "patients", wh, now=now)
+            steps["land"] = time.perf_counter() - t
             t = time.perf_counter()
-            materialize(wh, now=now)
-            wh.checkpoint()
-            steps["merge"] = time.perf_counter() - t
-            return steps
+            wrap_load(store, "patients", wh, now=now, handoff=landed.handoff)
+            steps["wrap-load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        materialize(wh, now=now)
+        wh.checkpoint()
+        steps["merge"] = time.perf_counter() - t
+        return steps
 
-        load_before = os.getloadavg()[0]
-        user, system = cpu_seconds()
-        first = once()
-        user, system = (a - b for a, b in zip(cpu_seconds(), (user, system), strict=True))
-        second = once()
-        load_after = os.getloadavg()[0]
-        rows = wh.query('SELECT count(*) FROM "synthea_raw"."patients"')[0][0]
-        wh.close()
+    load_before = os.getloadavg()[0]
+    user, system = cpu_seconds()
+    first = once()
+    user, system = (a - b for a, b in zip(cpu_seconds(), (user, system), strict=True))
+    second = once()
+    load_after = os.getloadavg()[0]
+    rows = wh.query('SELECT count(*) FROM "synthea_raw"."patients"')[0][0]
+    wh.close()
     assert rows == n, (rows, n)
     return {
         "resources": resources,
@@ -142,10 +144,15 @@ def main() -> None:
     opts = parser.parse_args()
     n = opts.patients
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    base = Path(opts.dir or tempfile.gettempdir())
-    with tempfile.TemporaryDirectory(dir=base) as probe:
-        plain, renamed = file_rates(Path(probe))
-    runs = [one_workload(base, n, now, opts.mode) for _ in range(opts.repeat)]
+    # Every folder is deleted only at the end, and the file-rate probe runs last: on an ext4
+    # file system without a journal (this machine's), creating a file skips every inode freed
+    # in the last hours, one by one (the kernel's recently_deleted check), so files deleted just
+    # before a run slow its file creation down — the runs would measure each other's clean-up.
+    with tempfile.TemporaryDirectory(dir=opts.dir or tempfile.gettempdir()) as work:
+        base = Path(work)
+        runs = [one_workload(base, n, now, opts.mode) for _ in range(opts.repeat)]
+        (base / "probe").mkdir()
+        plain, renamed = file_rates(base / "probe")
 
     print_machine()
     print(f"workload: {n:,} patient files, {runs[0]['resources']:,} resources (+ wrapped copies)")
