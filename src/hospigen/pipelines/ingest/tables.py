@@ -63,7 +63,25 @@ def ensure_tables(wh: Warehouse) -> None:
 def arrow_table(table: str, rows: dict[str, Sequence]) -> pa.Table:
     """Column lists → an Arrow table typed like bookkeeping ``table``."""
     types = dict(BOOKKEEPING[table])
-    return pa.table({c: pa.array(v, _ARROW[types[c]]) for c, v in rows.items()})
+    return pa.table({c: _array(v, types[c]) for c, v in rows.items()})
+
+
+def _array(values: Sequence, kind: str) -> pa.Array:
+    if kind != "TIMESTAMPTZ":
+        return pa.array(values, _ARROW[kind])
+    # an aware datetime converts slowly (its UTC offset is asked for each value, and hashing
+    # one asks again), and a column holds few distinct objects (the load time, each patient's
+    # parsed generation time): convert each object once, found by identity
+    index: dict[int, int] = {}
+    distinct: list = []
+    codes = []
+    for v in values:
+        code = index.get(id(v))
+        if code is None:
+            code = index[id(v)] = len(distinct)
+            distinct.append(v)
+        codes.append(code)
+    return pa.array(distinct, _ARROW[kind]).take(pa.array(codes, pa.int32()))
 
 
 def read_ledger(wh: Warehouse, stage: str) -> dict[str, tuple[str, str]]:

@@ -241,17 +241,19 @@ def prepare_batch(
     prepared = Prepared(batch, [], [])
     wprefix = wrapped_prefix(prefix)
     cut = len(prefix.strip("/")) + 1
-    for key in keys:
-        obj = mine.get(key)
-        body = obj.data if obj is not None else data[key]
-        checksum = obj.checksum if obj is not None else sha256(body)
-        if seen.get(key, ("",))[0] == checksum:  # rewritten with the same bytes
-            prepared.refresh.append((key, checksum, len(body), body.count(b"\n")))
-            continue
-        wkey = join_key(wprefix, key[cut:])
-        with gc_paused():
+    # paused for the whole batch, not per object: re-enabling the collector after each object
+    # let it run a collection that walks everything the run holds (0.37 s per 10,000 patients)
+    with gc_paused():
+        for key in keys:
+            obj = mine.get(key)
+            body = obj.data if obj is not None else data[key]
+            checksum = obj.checksum if obj is not None else sha256(body)
+            if seen.get(key, ("",))[0] == checksum:  # rewritten with the same bytes
+                prepared.refresh.append((key, checksum, len(body), body.count(b"\n")))
+                continue
+            wkey = join_key(wprefix, key[cut:])
             lines = wrap(key, wkey, body, batch, obj.lines if obj is not None else None)
-        prepared.loads.append((key, checksum, len(body), lines, wkey))
+            prepared.loads.append((key, checksum, len(body), lines, wkey))
     return prepared
 
 
