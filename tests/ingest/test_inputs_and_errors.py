@@ -85,6 +85,28 @@ def test_bad_lines_go_to_ingest_errors_and_the_rest_loads(cli, tmp_path):
     assert query(tmp_path / "wh.duckdb", "SELECT count(*) FROM synthea_raw.ingest_errors") == [(4,)]
 
 
+def test_lines_bad_deep_inside_are_rejected_whole(cli, tmp_path):
+    # ingest builds objects only for a resource's top-level fields: the rest of each line must
+    # still be checked, as JSON and as UTF-8, or a bad line would reach the warehouse
+    patient = b'{"resourceType":"Patient","id":"p1","gender":"female"}'
+    obs = b'{"resourceType":"Observation","id":"%s","subject":{"reference":"Patient/p1"},%s}'
+    lines = [
+        patient,
+        obs % (b"o1", b'"note":[{"text":"caf\xe9"}]'),  # Latin-1, not UTF-8
+        obs % (b"o2", b'"component":[{"code":1},]'),  # trailing comma, two levels down
+        obs % (b"o3", b'"valueQuantity":{"value":123456789012345678901234567890}'),  # valid
+    ]
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "patient_0001.ndjson").write_bytes(b"\n".join(lines) + b"\n")
+    result = cli("ingest", "run", "--source", src, *_args(tmp_path))
+    assert result.exit_code == 6, result.stderr
+    db = tmp_path / "wh.duckdb"
+    errors = query(db, "SELECT line_number, code FROM synthea_raw.ingest_errors ORDER BY 1")
+    assert errors == [(2, "malformed_json"), (3, "malformed_json")]
+    assert query(db, "SELECT observation_id FROM synthea_raw.observations") == [("o3",)]
+
+
 def test_failed_upload_stops_and_rerun_resumes(cli, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the bucket folder should be")

@@ -29,6 +29,7 @@ from hospigen.errors import UsageError
 from hospigen.pipelines.ingest import faults
 from hospigen.pipelines.ingest.fhir import (
     BadLine,
+    Head,
     PatientIndex,
     format_instant,
     gc_paused,
@@ -148,8 +149,8 @@ def _stamp(resource: dict, line: bytes, default: str) -> bytes:
     return orjson.dumps(resource)
 
 
-def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, dict]]:
-    """(line number, bytes, resource) of every usable resource in one input file."""
+def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, Head]]:
+    """(line number, bytes, resource head) of every usable resource in one input file."""
     if name.endswith(".json"):
         doc, problem = parse(data) if data.strip() else (None, ("empty", "empty file"))
         if problem and problem[0] in ("malformed_json", "not_an_object", "empty"):
@@ -159,7 +160,7 @@ def _read(data: bytes, name: str, bad: list[BadLine]) -> list[tuple[int, bytes, 
         if raw_doc.get("resourceType") != "Bundle":
             if problem and raw_doc.get("resourceType"):  # a bad resource, not a non-FHIR file
                 bad.append(BadLine(name, 1, problem[0], problem[1], data.decode()))
-            return [] if problem else [(1, orjson.dumps(doc), doc)]  # one line, always
+            return [] if problem else [(1, orjson.dumps(raw_doc), doc)]  # one line, always
         out = []
         for i, entry in enumerate(raw_doc.get("entry") or (), start=1):
             res = entry.get("resource") if isinstance(entry, dict) else None
@@ -226,16 +227,16 @@ def _plan(
     # up once and keep per-group lists, as every lookup and temporary shows in the plan's time
     result = LandResult()
     index = PatientIndex()
-    containers: list[tuple[list[tuple[int, bytes, dict]], set[str]]] = []
+    containers: list[tuple[list[tuple[int, bytes, Head]], set[str]]] = []
     for name, data in named:
         items = _read(data, name, result.errors)
         if not items and name.endswith(".json"):
             result.skipped_files.append(name)
         patients: set[str] = set()
         for _, _, res in items:
-            if res["resourceType"] == "Patient":
+            if res.resourceType == "Patient":
                 index.add(res)
-                patients.add(res["id"])
+                patients.add(res.id)
         containers.append((items, patients))
     fixed = format_instant(generated_at) if generated_at else None
     #: patient id (None: shared) → (stamped lines, facts per line), the Patient first
@@ -245,17 +246,18 @@ def _plan(
         default = next(iter(patients)) if len(patients) == 1 else None
         stamp = fixed  # the input file's mtime, formatted only if a resource needs it
         for _, line, res in items:
-            rtype, rid = res["resourceType"], res["id"]
+            rtype, rid = res.resourceType, res.id
             pid = rid if rtype == "Patient" else patient_of(res, index, default)
-            meta = res.get("meta")
+            meta = res.meta
             last = meta.get("lastUpdated") if isinstance(meta, dict) else None
             if last and "generated" not in meta:  # already stamped: keep the input bytes
                 stamped, generated = line, last if isinstance(last, str) else None
-            else:
+            else:  # the whole resource is needed to write it again
                 if stamp is None:
                     stamp = format_instant(dt.datetime.fromtimestamp(f.mtime_ns / 1e9, dt.UTC))
-                stamped = _stamp(res, line, stamp)
-                generated = generated_text(res)
+                resource = orjson.loads(line)
+                stamped = _stamp(resource, line, stamp)
+                generated = generated_text(resource["meta"])
             group = groups.get(pid)
             if group is None:
                 group = groups[pid] = ([], [])

@@ -128,9 +128,9 @@ def wrap(
                 continue
             out.append(b'{"raw":%b,"source_object":%b,"line_number":%d}' % (line, src, n))
             c["raw"].append(line)
-            c["resource_type"].append(res["resourceType"])
-            c["resource_id"].append(res["id"])
-            c["generated_ts"].append(batch.instant(generated_text(res)))
+            c["resource_type"].append(res.resourceType)
+            c["resource_id"].append(res.id)
+            c["generated_ts"].append(batch.instant(generated_text(res.meta)))
             c["raw_hash"].append(hashlib.blake2b(line, digest_size=16).hexdigest())
             c["line_number"].append(n)
     c["source_object"] += [key] * len(out)
