@@ -135,6 +135,19 @@ def shared_tables(world: World, facility_ids: pa.Array) -> dict[str, pa.Table]:
     }
 
 
+def auto_workers(num_records: int, shard_size: int = DEFAULT_SHARD_SIZE) -> int:
+    """Processes worth using for a run: one per usable core, at most one per shard.
+
+    A one-shard run stays in this process (no fork); output bytes never depend on the count.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may run on
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    shards = -(-num_records // max(shard_size, 1))
+    return max(1, min(cores, shards))
+
+
 def _shard_keys(num_records: int, shard_size: int) -> list[np.ndarray]:
     return [
         np.arange(start, min(num_records, start + shard_size), dtype=np.int64)
@@ -304,12 +317,14 @@ def generate(
     patients (for progress bars); ``format_options`` holds ``"<format>.<name>": value`` pairs
     for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``). ``while_writing()`` is
     called once every shard is built, while the writer threads finish (the CLI readies its
-    console then, in time that is otherwise spent waiting).
+    console then, in time that is otherwise spent waiting). ``workers`` counts the processes
+    that build shards, this one included; ``0`` picks :func:`auto_workers`.
     """
     if num_records < 1:
         raise UsageError("--num-records must be at least 1")
-    if shard_size < 1 or workers < 1:
-        raise UsageError("shard size and workers must be at least 1")
+    if shard_size < 1 or workers < 0:
+        raise UsageError("shard size must be at least 1 and workers at least 0 (0: one per core)")
+    workers = workers or auto_workers(num_records, shard_size)
     plan = plan or make_plan()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
