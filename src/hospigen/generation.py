@@ -266,18 +266,20 @@ def _shared_shards(
     to the writer threads as it builds them, so writing starts at once instead of after a
     worker's first shard, and one process fewer competes for the cores (the writer threads
     take the rest). Worker shards travel through the spool (:func:`_build_in_worker`).
-    At most ``2 * (workers - 1)`` worker shards are in flight, so memory stays bounded.
+    At most two shards per worker are in flight, so memory stays bounded.
     """
 
     def here(number: int) -> bool:
         return number % workers == 0
 
     mine = _local_shards(world, plan, keys, emit, here)
-    theirs = iter([(n, k) for n, k in enumerate(keys) if not here(n)])
+    jobs = [(n, k) for n, k in enumerate(keys) if not here(n)]
+    theirs = iter(jobs)
+    forks = min(workers - 1, len(jobs))  # no idle workers when there are few shards
     # fork: workers inherit the already-built catalogues and parsed modules
     with (
         tempfile.TemporaryDirectory(prefix="hospigen-spool-") as spool,
-        mp.get_context("fork").Pool(workers - 1, _init_worker, (world, plan, spool)) as pool,
+        mp.get_context("fork").Pool(forks, _init_worker, (world, plan, spool)) as pool,
     ):
         pending: deque = deque()
 
@@ -285,7 +287,7 @@ def _shared_shards(
             for job in itertools.islice(theirs, count):
                 pending.append(pool.apply_async(_build_in_worker, (job,)))
 
-        submit(2 * (workers - 1))
+        submit(2 * forks)
         for number in range(len(keys)):
             if here(number):
                 yield next(mine)
