@@ -7,6 +7,7 @@ this process, so the bytes on disk do not depend on the number of workers or the
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 import multiprocessing as mp
 import os
@@ -134,6 +135,19 @@ def shared_tables(world: World, facility_ids: pa.Array) -> dict[str, pa.Table]:
     }
 
 
+def auto_workers(num_records: int, shard_size: int = DEFAULT_SHARD_SIZE) -> int:
+    """Processes worth using for a run: one per usable core, at most one per shard.
+
+    A one-shard run stays in this process (no fork); output bytes never depend on the count.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may run on
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    shards = -(-num_records // max(shard_size, 1))
+    return max(1, min(cores, shards))
+
+
 def _shard_keys(num_records: int, shard_size: int) -> list[np.ndarray]:
     return [
         np.arange(start, min(num_records, start + shard_size), dtype=np.int64)
@@ -199,32 +213,87 @@ def _shards(
     workers: int,
     emit: Callable[[str, pa.Table, bool], None] | None = None,
 ) -> Iterator[_Shard]:
-    """The built shards in key order; shards built here hand each table to ``emit(name,
-    table, last shard)`` as it is finished (shards from worker processes come whole)."""
+    """The built shards in key order, from ``workers`` processes (this one included).
+
+    Shards built here hand each table to ``emit(name, table, last shard)`` as it is finished;
+    shards from worker processes come whole.
+    """
     if workers <= 1 or len(keys) <= 1:
-        for number, k in enumerate(keys):
-            last = number == len(keys) - 1
-            each = (lambda name, table, last=last: emit(name, table, last)) if emit else None
-            yield _finish(build_shard(world, k, plan, each), streamed=emit is not None)
+        yield from _local_shards(world, plan, keys, emit, lambda number: True)
         return
     # build the catalogues once, here: forked workers inherit them instead of each building
     # its own copy (0.1-0.2 s of CPU per worker)
     world.catalog.complete()
     world.providers  # noqa: B018 - a cached property, evaluated for the side effect
-    # fork: workers inherit the already-built catalogues and parsed modules. At most
-    # ``workers + 1`` shards are in flight, so memory and spool space stay bounded.
+    # the long-lived objects (catalogues, parsed modules) move out of the collector's sight, so
+    # a collection in a worker does not write to (and copy) every page it inherited
+    frozen = gc.get_freeze_count() > 0  # a caller's own freeze is left as it was
+    gc.collect()
+    gc.freeze()
+    try:
+        yield from _shared_shards(world, plan, keys, workers, emit)
+    finally:
+        if not frozen:
+            gc.unfreeze()
+
+
+def _local_shards(
+    world: World,
+    plan: Plan,
+    keys: list[np.ndarray],
+    emit: Callable[[str, pa.Table, bool], None] | None,
+    here: Callable[[int], bool],
+) -> Iterator[_Shard]:
+    """Shards whose ``here(number)`` is true, built in this process (streamed to ``emit``)."""
+    for number, k in enumerate(keys):
+        if not here(number):
+            continue
+        last = number == len(keys) - 1
+        each = (lambda name, table, last=last: emit(name, table, last)) if emit else None
+        yield _finish(build_shard(world, k, plan, each), streamed=emit is not None)
+
+
+def _shared_shards(
+    world: World,
+    plan: Plan,
+    keys: list[np.ndarray],
+    workers: int,
+    emit: Callable[[str, pa.Table, bool], None] | None,
+) -> Iterator[_Shard]:
+    """Shards from this process and ``workers - 1`` forked ones, in key order.
+
+    This process builds every ``workers``-th shard, starting with the first: it streams those
+    to the writer threads as it builds them, so writing starts at once instead of after a
+    worker's first shard, and one process fewer competes for the cores (the writer threads
+    take the rest). Worker shards travel through the spool (:func:`_build_in_worker`).
+    At most two shards per worker are in flight, so memory stays bounded.
+    """
+
+    def here(number: int) -> bool:
+        return number % workers == 0
+
+    mine = _local_shards(world, plan, keys, emit, here)
+    jobs = [(n, k) for n, k in enumerate(keys) if not here(n)]
+    theirs = iter(jobs)
+    forks = min(workers - 1, len(jobs))  # no idle workers when there are few shards
+    # fork: workers inherit the already-built catalogues and parsed modules
     with (
         tempfile.TemporaryDirectory(prefix="hospigen-spool-") as spool,
-        mp.get_context("fork").Pool(workers, _init_worker, (world, plan, spool)) as pool,
+        mp.get_context("fork").Pool(forks, _init_worker, (world, plan, spool)) as pool,
     ):
         pending: deque = deque()
-        jobs = iter(enumerate(keys))
-        for job in itertools.islice(jobs, workers + 1):
-            pending.append(pool.apply_async(_build_in_worker, (job,)))
-        while pending:
-            paths, used, conditions = pending.popleft().get()
-            for job in itertools.islice(jobs, 1):
+
+        def submit(count: int) -> None:
+            for job in itertools.islice(theirs, count):
                 pending.append(pool.apply_async(_build_in_worker, (job,)))
+
+        submit(2 * forks)
+        for number in range(len(keys)):
+            if here(number):
+                yield next(mine)
+                continue
+            paths, used, conditions = pending.popleft().get()
+            submit(1)
             yield _Shard(_unspool(paths), used, conditions)
 
 
@@ -250,12 +319,14 @@ def generate(
     patients (for progress bars); ``format_options`` holds ``"<format>.<name>": value`` pairs
     for the exporters (e.g. ``{"fhir.bundle_max_entries": 500}``). ``while_writing()`` is
     called once every shard is built, while the writer threads finish (the CLI readies its
-    console then, in time that is otherwise spent waiting).
+    console then, in time that is otherwise spent waiting). ``workers`` counts the processes
+    that build shards, this one included; ``0`` picks :func:`auto_workers`.
     """
     if num_records < 1:
         raise UsageError("--num-records must be at least 1")
-    if shard_size < 1 or workers < 1:
-        raise UsageError("shard size and workers must be at least 1")
+    if shard_size < 1 or workers < 0:
+        raise UsageError("shard size must be at least 1 and workers at least 0 (0: one per core)")
+    workers = workers or auto_workers(num_records, shard_size)
     plan = plan or make_plan()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
+import os
+
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from hospigen.generation import auto_workers
 from tests.conftest import tree_digest
 
 
@@ -31,6 +34,23 @@ def test_workers_do_not_change_bytes(cli, tmp_path):
     cli(*args, "-o", tmp_path / "one", "--workers", 1)
     cli(*args, "-o", tmp_path / "two", "--workers", 2)
     assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+
+
+def test_default_worker_count_and_three_workers_do_not_change_bytes(cli, tmp_path):
+    # 5 shards: with -w 3 this process builds shards 0 and 3, two workers the others
+    args = ("generate", "-n", 300, "--as-of", "2025-01-01", "--shard-size", 70)
+    cli(*args, "-o", tmp_path / "one", "--workers", 1)
+    assert cli(*args, "-o", tmp_path / "auto").exit_code == 0
+    cli(*args, "-o", tmp_path / "three", "-w", 3)
+    one = tree_digest(tmp_path / "one")
+    assert one == tree_digest(tmp_path / "auto") == tree_digest(tmp_path / "three")
+
+
+def test_auto_workers_is_one_per_core_and_at_most_one_per_shard():
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert auto_workers(1, 5_000) == auto_workers(5_000, 5_000) == 1
+    assert auto_workers(5_001, 5_000) == min(cores, 2)
+    assert auto_workers(1_000_000, 5_000) == cores
 
 
 def test_output_format_is_honoured(cli, tmp_path):

@@ -65,3 +65,17 @@ def test_a_failed_shard_write_leaves_no_finished_files(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         generate(5, tmp_path, seed=1, as_of=dt.date(2025, 1, 1), formats=["csv", "parquet"])
     assert not list(tmp_path.glob("*.csv")) and not (tmp_path / "summary.json").exists()
+
+
+def test_workers_through_the_api_leave_the_collector_as_they_found_it(tmp_path):
+    """Forking workers freezes the long-lived objects for the run only; bytes are unchanged."""
+    import gc
+
+    from hospigen.generation import generate
+
+    args = {"seed": 4, "as_of": dt.date(2025, 1, 1), "formats": ["parquet"], "shard_size": 20}
+    generate(50, tmp_path / "one", **args)
+    summary = generate(50, tmp_path / "three", workers=3, **args)
+    assert gc.get_freeze_count() == 0
+    assert summary.counts["patients"] == 50
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "three")

@@ -114,7 +114,7 @@ def run_generate(
     list_formats: bool = False,
     format_option: list[str] | None = None,
     state: list[str] | None = None,
-    workers: int = 1,
+    workers: int = 0,
     shard_size: int = 5_000,
     scenario: str = "general",
     module: list[str] | None = None,
@@ -276,7 +276,13 @@ def register(app) -> None:
         state: list[str] = typer.Option(
             None, "--state", help="Limit the population to these states (USPS codes; repeatable)."
         ),
-        workers: int = typer.Option(1, "--workers", "-w", help="Worker processes for shards."),
+        workers: int = typer.Option(
+            0,
+            "--workers",
+            "-w",
+            help="Processes building shards, this one included "
+            "(0: one per core, at most one per shard).",
+        ),
         shard_size: int = typer.Option(
             5_000,
             "--shard-size",
