@@ -8,7 +8,9 @@ then written while it is wrapped and loaded, then merged. ``--mode steps`` times
 Input: the per-patient test cases (tests/cases/ingest/per_patient, cut from Synthea) replicated
 with fresh ids. Run: ``PYTHONPATH=src python bench/ingest.py [--patients N] [--repeat R]``.
 The machine's load average and the process's CPU time are printed beside the wall-clock
-figures, because on a shared machine the wall clock mostly measures the neighbours.
+figures, because on a shared machine the wall clock mostly measures the neighbours. The
+file-creation rate of the folder (``--dir``, default: the system's temp folder) is printed
+too: on a journal-less ext4 it collapses where many files were deleted in the last hours.
 """
 
 from __future__ import annotations
@@ -144,22 +146,23 @@ def main() -> None:
     opts = parser.parse_args()
     n = opts.patients
     now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    # Every folder is deleted only at the end, and the file-rate probe runs last: on an ext4
-    # file system without a journal (this machine's), creating a file skips every inode freed
-    # in the last hours, one by one (the kernel's recently_deleted check), so files deleted just
-    # before a run slow its file creation down — the runs would measure each other's clean-up.
+    # Nothing is deleted until every run is done: on an ext4 file system without a journal
+    # (this machine's), creating a file skips, one by one, every inode of its block group freed
+    # in the last hours (the kernel's recently_deleted check), so a folder where many files were
+    # just deleted (the previous run's, a test suite's temp files) creates files 10-20x slower.
+    # The probe, first, shows the rate the runs meet; compare runs only at similar rates.
     with tempfile.TemporaryDirectory(dir=opts.dir or tempfile.gettempdir()) as work:
         base = Path(work)
-        runs = [one_workload(base, n, now, opts.mode) for _ in range(opts.repeat)]
         (base / "probe").mkdir()
         plain, renamed = file_rates(base / "probe")
+        runs = [one_workload(base, n, now, opts.mode) for _ in range(opts.repeat)]
 
     print_machine()
     print(f"workload: {n:,} patient files, {runs[0]['resources']:,} resources (+ wrapped copies)")
     print(f"mode: {opts.mode}")
     print(
-        f"filesystem: {plain:,.0f} new files/s plain, {renamed:,.0f}/s temp + rename "
-        f"(each patient creates 2: landed + wrapped)"
+        f"filesystem, before the runs: {plain:,.0f} new files/s plain, {renamed:,.0f}/s temp + "
+        f"rename (each patient creates 2: landed + wrapped)"
     )
     loads = [x for r in runs for x in r["load"]]
     print(f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f} on 2 cores\n")
