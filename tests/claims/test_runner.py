@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import time
 from pathlib import Path
 
 import duckdb
@@ -59,3 +60,30 @@ def test_a_stopped_overlapped_run_resumes_to_the_same_tables(tmp_path):
     assert first.batches == 3  # the batch in flight when told to stop is landed, no more
     run(str(log), f"duckdb://{parts}", clock=CLOCK, batch_size=37)
     assert _tables(parts) == _tables(whole)
+
+
+def test_follow_lands_each_batch_before_waiting_for_more(tmp_path):
+    msgs, _ = _messages(40)
+    log, db = tmp_path / "log", tmp_path / "w.duckdb"
+    halves = (msgs[: len(msgs) // 2], msgs[len(msgs) // 2 :])
+    w = stream.open_writer(str(log))
+    w.publish(halves[0])
+    w.close()
+    landed = [0]
+    give_up = time.monotonic() + 120  # a runner that never lands while waiting fails, not hangs
+
+    def publish_rest(summary):  # the second half arrives only once the first has landed
+        landed[0] = summary.messages
+        if summary.batches == 1:
+            assert summary.messages == len(halves[0])
+            w = stream.open_writer(str(log))
+            w.publish(halves[1])
+            w.close()
+
+    done = run(str(log), f"duckdb://{db}", clock=CLOCK, batch_size=10_000, follow=True,
+               poll_seconds=0.01, on_batch=publish_rest,
+               should_stop=lambda: landed[0] == len(msgs) or time.monotonic() > give_up)  # fmt: skip
+    assert done.messages == len(msgs) and done.batches == 2
+    whole = tmp_path / "whole.duckdb"
+    run(str(log), f"duckdb://{whole}", clock=CLOCK, batch_size=10_000)
+    assert _tables(db) == _tables(whole)
