@@ -80,9 +80,11 @@ def test_follow_lands_each_batch_before_waiting_for_more(tmp_path):
             w.publish(halves[1])
             w.close()
 
+    def stop() -> bool:
+        return landed[0] == len(msgs) or time.monotonic() > give_up
+
     done = run(str(log), f"duckdb://{db}", clock=CLOCK, batch_size=10_000, follow=True,
-               poll_seconds=0.01, on_batch=publish_rest,
-               should_stop=lambda: landed[0] == len(msgs) or time.monotonic() > give_up)  # fmt: skip
+               poll_seconds=0.01, on_batch=publish_rest, should_stop=stop)  # fmt: skip
     assert done.messages == len(msgs) and done.batches == 2
     whole = tmp_path / "whole.duckdb"
     run(str(log), f"duckdb://{whole}", clock=CLOCK, batch_size=10_000)
