@@ -71,15 +71,6 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def limit_threads(threads: int) -> None:
-    """Cap the DuckDB threads this thread's batches are processed with (default: all cores).
-
-    For a caller that keeps the other cores busy itself, e.g. the local runner landing one
-    batch while a worker processes the next.
-    """
-    _connection().execute(f"SET threads = {int(threads)}")
-
-
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from hospigen import stream
-from hospigen.pipelines.claims.core import Processed, limit_threads, process_batch
+from hospigen.pipelines.claims.core import Processed, process_batch
 from hospigen.pipelines.claims.sinks.duckdb import DuckDBSink
 
 
@@ -103,16 +103,7 @@ def run(
     reader = stream.open_reader(source, group)
     key = stream_key(source)
     summary = RunSummary()
-    # the worker's DuckDB gets one thread: the main thread's landing uses the other core, and
-    # a second DuckDB thread for processing only contended with it (1M messages under load 5:
-    # 19.7-20.7 CPU-s with one, 22.7-26.8 with two; one batch at a time 20.9-21.9)
-    worker = (
-        ThreadPoolExecutor(
-            1, thread_name_prefix="claims-core", initializer=limit_threads, initargs=(1,)
-        )
-        if overlap
-        else _Now()
-    )
+    worker = ThreadPoolExecutor(1, thread_name_prefix="claims-core") if overlap else _Now()
     pending: _InFlight | None = None
 
     def land(item: _InFlight) -> None:
