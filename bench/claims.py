@@ -8,7 +8,9 @@ Beam runs twice: with the DirectRunner's default (one worker) and as the command
 (a worker thread per core). The table shows the best and the median throughput, the CPU
 seconds per million messages of the best run (this process and its children, every thread: the figure that does not depend
 on what else the machine runs) and the load average around the runs (the machine is shared,
-so the spread is part of the result). ``--floor`` adds what DuckDB alone needs to read the same
+so the spread is part of the result). ``--sequential`` adds the local runner with
+``overlap=False`` (each batch processed and landed in turn, on one thread; by default the
+next batch is processed on a worker thread while one lands). ``--floor`` adds what DuckDB alone needs to read the same
 segment bytes into a typed table (no validation, no enrichment, no landing): the ceiling for
 any pipeline built on it here.
 """
@@ -53,8 +55,9 @@ def _count(log: Path) -> int:
     return sum(p.read_bytes().count(b"\n") for _, p in _segments(log))
 
 
-def _local(log: Path, tmp: Path, i: int) -> None:
-    s = run(str(log), f"duckdb://{tmp}/w{i}.duckdb", clock=lambda: CLOCK)
+def _local(log: Path, tmp: Path, i: int, overlap: bool = True) -> None:
+    """The local runner as the CLI runs it (``overlap``: next batch processed while one lands)."""
+    s = run(str(log), f"duckdb://{tmp}/w{i}{overlap}.duckdb", clock=lambda: CLOCK, overlap=overlap)
     assert s.messages == s.claims + s.errors + s.duplicates
 
 
@@ -98,6 +101,9 @@ def main() -> None:
     parser.add_argument("--log", help="an already published local log to reuse")
     parser.add_argument("--only", choices=["local", "beam"], help="run one workload")
     parser.add_argument("--floor", action="store_true", help="also time DuckDB alone")
+    parser.add_argument(
+        "--sequential", action="store_true", help="also the local runner one batch at a time"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -111,6 +117,10 @@ def main() -> None:
             ("Beam DirectRunner", _beam, 100_000, "beam"),
             ("Beam, a thread per core", partial(_beam, worker_per_core=True), 100_000, "beam"),
         ]
+        if args.sequential:
+            workloads.insert(
+                1, ("local, one batch at a time", partial(_local, overlap=False), 0, "local")
+            )
         if args.floor:
             workloads.append(("floor: DuckDB read_json", _floor, 0, "floor"))
         for name, fn, target, key in workloads:

@@ -39,3 +39,23 @@ def test_groups_are_independent_and_torn_tail_is_cut(tmp_path):
     w.publish([b"next"])
     w.close()
     assert r1.read(10).payloads.to_pylist() == [b"next"]
+
+
+def test_a_batch_spans_segments_and_long_messages(tmp_path):
+    from hospigen.stream.local_log import LocalLogWriter
+
+    w = LocalLogWriter(tmp_path, segment_bytes=40)  # rolls over after every publish
+    small = [b"m%03d" % i for i in range(30)]
+    long = b"x" * 300_000  # far longer than the reader's size estimate from small messages
+    for part in (small[:10], small[10:20], [long], small[20:]):
+        w.publish(part)
+    w.close()
+    assert len(list((tmp_path / "segments").glob("*.log"))) >= 4
+    r = stream.open_reader(str(tmp_path), "g")
+    first = r.read(15)
+    assert first.payloads.to_pylist() == small[:15] and first.position == "15"
+    rest = r.read(1000)  # across three segments, the long message in the middle
+    assert rest.payloads.to_pylist() == [*small[15:20], long, *small[20:]]
+    assert rest.position == "31" and r.read(1000) is None
+    r.seek("20")
+    assert r.read(1).payloads.to_pylist() == [long]

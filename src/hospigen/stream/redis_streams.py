@@ -81,6 +81,9 @@ class RedisReader:
         self.group = group
         self._floor: tuple[int, int] | None = None
         self._pending = True  # redeliver this consumer's unacknowledged entries first
+        # where the next read of pending entries starts: after the last one handed out, so a
+        # consumer may read on before acknowledging (the runner overlaps batches)
+        self._cursor: str | bytes = "0"
         try:
             self.client.xgroup_create(self.key, group, id="0", mkstream=True)
         except redis.ResponseError as exc:
@@ -91,6 +94,7 @@ class RedisReader:
         """Entries at or below ``position`` were committed: skip (and acknowledge) them."""
         self._floor = _id(position) if position else None
         self._pending = True
+        self._cursor = "0"
 
     def _xread(self, start: str, count: int, block: int | None) -> list:
         reply = self.client.xreadgroup(
@@ -102,10 +106,11 @@ class RedisReader:
         """Up to ``max_messages`` entries: pending ones first, then new ones."""
         entries: list = []
         while self._pending and not entries:
-            got = self._xread("0", max_messages, None)
+            got = self._xread(self._cursor, max_messages, None)
             if not got:
                 self._pending = False
                 break
+            self._cursor = got[-1][0]
             done = [eid for eid, _ in got if self._floor and _id(eid) <= self._floor]
             if done:  # landed before the crash, never acknowledged: acknowledge now
                 self.client.xack(self.key, self.group, *done)

@@ -183,8 +183,11 @@ def _kind_ok(name: str, kind: str) -> str:
 
 def _value(name: str, kind: str) -> str:
     j = f"j_{name}"
-    # ``_esc``: the message holds a backslash somewhere (one test per message, not per field)
-    text = f"CASE WHEN _esc THEN json_extract_string({j}, '$') ELSE {j}[2:-2] END"
+    # ``_esc``: the message holds a backslash somewhere (one test per message, not per field).
+    # substr(…, length - 2) is ``{j}[2:-2]`` (greatest: a 1-character value gives '' as the
+    # slice does) at a third of the CPU: the slice goes through DuckDB's list-slice code
+    unquoted = f"substr({j}, 2, greatest(length({j}) - 2, 0))"
+    text = f"CASE WHEN _esc THEN json_extract_string({j}, '$') ELSE {unquoted} END"
     return {
         "string": text,
         "date": text,
