@@ -9,7 +9,7 @@ Input: the per-patient test cases (tests/cases/ingest/per_patient, cut from Synt
 with fresh ids. Run: ``PYTHONPATH=src python bench/ingest.py [--patients N] [--repeat R]``.
 The machine's load average and the process's CPU time are printed beside the wall-clock
 figures, because on a shared machine the wall clock mostly measures the neighbours. The
-file-creation rate of the folder (``--dir``, default: the system's temp folder) is printed
+file-creation rate of the folder (``--dir``, default: a new folder beside this script) is printed
 too: on a journal-less ext4 it collapses where many files were deleted in the last hours.
 """
 
@@ -139,7 +139,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh workloads to time")
-    parser.add_argument("--dir", default=None, help="where to put the workload (default: temp)")
+    parser.add_argument(
+        "--dir",
+        default=str(Path(__file__).resolve().parent),
+        help="where to put the workload (default: a new folder beside this script, on the "
+        "project's disk, where a user's bucket folder would be; the system temp folder may be "
+        "RAM, or a folder test suites churn)",
+    )
     parser.add_argument(
         "--mode", choices=["run", "steps"], default="run", help="ingest run, or one step at a time"
     )
@@ -151,7 +157,7 @@ def main() -> None:
     # in the last hours (the kernel's recently_deleted check), so a folder where many files were
     # just deleted (the previous run's, a test suite's temp files) creates files 10-20x slower.
     # The probe, first, shows the rate the runs meet; compare runs only at similar rates.
-    with tempfile.TemporaryDirectory(dir=opts.dir or tempfile.gettempdir()) as work:
+    with tempfile.TemporaryDirectory(dir=opts.dir, prefix="ingest-bench-") as work:
         base = Path(work)
         (base / "probe").mkdir()
         plain, renamed = file_rates(base / "probe")
