@@ -47,7 +47,7 @@ class DuckDBWarehouse(Warehouse):
         # JSON documents (a FHIR resource per row) compress about 6x smaller with zstd than
         # with DuckDB's own choice (dictionary + FSST), which also made the checkpoint that
         # compresses them the slowest step of an ingest: bench/ingest.py, 10,000 patients,
-        # 84 -> 14 MB and 1.05 -> 0.23 CPU-s. zstd reads back at memory speed.
+        # 84 -> 12 MB and 1.05 -> 0.25 CPU-s. zstd reads back at memory speed.
         ddl = super().column_ddl(name, kind)
         return f"{ddl} USING COMPRESSION zstd" if kind == "JSON" else ddl
 

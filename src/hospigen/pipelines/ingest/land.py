@@ -129,14 +129,13 @@ def listing_fingerprint(files: list[SourceFile]) -> str:
     return h.hexdigest()
 
 
-def source_digest(named: list[tuple[str, bytes]], sums: list[bytes] | None = None) -> str:
-    """One checksum over every input file's name and bytes: unchanged input → same digest.
-
-    ``sums`` are the files' own sha256 digests when already known (see :func:`read_all`)."""
+def source_digest(names: list[str], sums: list[bytes]) -> str:
+    """One checksum over every input file's name and sha256 digest (:func:`read_and_sum`):
+    unchanged input → same digest."""
     h = hashlib.sha256()
-    for i, (name, data) in enumerate(named):
+    for name, digest in zip(names, sums, strict=True):
         h.update(name.encode() + b"\0")
-        h.update(sums[i] if sums is not None else hashlib.sha256(data).digest())
+        h.update(digest)
     return h.hexdigest()
 
 
@@ -381,7 +380,7 @@ def start_landing(
     if seen[1] == fingerprint:  # no input file renamed, resized or touched: nothing to read
         return LandResult(source_unchanged=True)
     named, sums = read_and_sum(files)
-    digest = source_digest(named, sums)
+    digest = source_digest([name for name, _ in named], sums)
     if seen[0] == digest:
         # touched (or regenerated) but byte-identical: nothing was landed, so nothing is
         # recorded — a re-run must change no table, the ledger included
