@@ -101,10 +101,47 @@ def _fast(args: list[str]) -> int | None:
     return 0
 
 
+# commands that run to completion over large arrays (not the long-lived ``--follow`` consumers)
+_BATCH_COMMANDS = frozenset({"generate", "demo"})
+
+
+def _tune_allocators_for_batch(args: list[str]) -> None:
+    """Keep freed memory for reuse during a batch command (a user's own settings win).
+
+    A run allocates and frees large arrays shard after shard. Left to their defaults, numpy
+    asks the kernel for huge pages (which it may compact memory to find, on the allocating
+    thread), and glibc and Arrow's mimalloc hand freed memory back at once, so the next shard
+    pays for page faults and page zeroing again: on this project's 2-core benchmark machine
+    that was 0.3-0.7 s of system time per 50,000 patients. Keeping the memory costs a few per
+    cent of peak RSS. The two variables must be set before numpy and pyarrow are imported;
+    glibc's thresholds are set with ``mallopt`` because it reads its ``MALLOC_*`` variables
+    only at process start. With them, up to 1 GiB of freed heap is kept instead of trimmed, and
+    arrays below 1 GiB come from the heap rather than from a mapping of their own that is
+    unmapped when freed (glibc's own threshold adapts only up to 32 MiB).
+    """
+    if not args or args[0] not in _BATCH_COMMANDS:
+        return
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
+    if sys.platform != "linux" or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+    mallopt(m_trim_threshold, 1 << 30)
+    mallopt(m_mmap_threshold, 1 << 30)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI; user errors print one line and set the exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    _tune_allocators_for_batch(args)
     try:
-        code = _fast(sys.argv[1:] if argv is None else list(argv))
+        code = _fast(args)
     except HospigenError as exc:
         from hospigen.cli.common import err_console
 
