@@ -94,33 +94,20 @@ def _distinct_rows(*columns: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.nda
     return ids, rows
 
 
-def _pairs(event_patient: np.ndarray, event_rank: np.ndarray, enc_patient: np.ndarray, n_pat: int):
-    """(event, encounter) row pairs: every encounter with every event of its patient, grouped
-    by encounter and, within one, ordered by event rank (ties by event row) -- the order the
-    lists are written in, so the pairs need no sort (only the events do)."""
+def _pairs(event_patient: np.ndarray, event_rank: np.ndarray, row_patient: np.ndarray, n_pat: int):
+    """(event, row) pairs: every row (an encounter) with every event of its patient, grouped by
+    row and, within one, ordered by event rank (ties by event row) -- the order the lists are
+    written in, so the pairs need no sort (only the events do)."""
     event_patient = np.asarray(event_patient, dtype=np.int64)
     span = int(event_rank.max(initial=0)) + 1
     by = np.argsort(event_patient * span + event_rank, kind="stable")
     count = np.bincount(event_patient, minlength=n_pat)
     first = np.cumsum(count) - count
-    per_enc = count[enc_patient]
-    enc = np.repeat(np.arange(len(enc_patient)), per_enc)
-    starts = np.repeat(np.cumsum(per_enc) - per_enc, per_enc)
-    event = by[first[enc_patient[enc]] + np.arange(len(enc)) - starts]
-    return event, enc
-
-
-def _runs(n_enc: int, enc: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """From (encounter, item) pairs grouped by encounter: (items per encounter, whether each
-    encounter's list differs from the previous encounter's, i.e. starts a run)."""
-    counts = np.bincount(enc, minlength=n_enc)
-    new = np.ones(n_enc, dtype=bool)
-    new[1:] = counts[1:] != counts[:-1]
-    # a pair of an encounter as long as the previous one faces the pair one list back
-    same_length = np.flatnonzero(~new[enc])
-    differs = same_length[item[same_length] != item[same_length - counts[enc[same_length]]]]
-    new[enc[differs]] = True
-    return counts, new
+    per_row = count[row_patient]
+    row = np.repeat(np.arange(len(row_patient)), per_row)
+    starts = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    event = by[first[row_patient[row]] + np.arange(len(row)) - starts]
+    return event, row
 
 
 class _Encounters:
@@ -140,6 +127,18 @@ class _Encounters:
         # the encounters table is sorted by patient (then start): each patient is one block
         self.first = np.r_[0, np.cumsum(self.count)[:-1]]
         self.ordinal = np.arange(self.n) - self.first[self.patient]
+        # the same blocks in note-time order (a long stay can end after the next visit starts):
+        # in it each event holds over one range of its patient's encounters, found by binary
+        # search on one integer key per (patient, time)
+        low, high = (int(self.note_time.min()), int(self.note_time.max())) if self.n else (0, 0)
+        self.times = None  # time offsets from the first note fit beside the patient number
+        self.low, self.span = low, high - low + 2
+        if n_pat * self.span >= 1 << 62:  # else: a time's rank among the distinct note times
+            self.times = np.unique(self.note_time)
+            self.span = len(self.times) + 1
+        key = self.key(self.patient, self.note_time)
+        self.by_note = np.argsort(key, kind="stable")
+        self.note_key = key[self.by_note]
 
     def position(self, table: str, of: str) -> np.ndarray:
         """Row of each row's ``of`` ("patient" or "encounter") in its table: known from the
@@ -150,34 +149,59 @@ class _Encounters:
         target = self.tables["patients" if of == "patient" else "encounters"]
         return _row_of(self.tables[table].column(f"{of}_id"), target.column(f"{of}_id"))
 
+    def key(self, patient: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """``patient * span + t``, where ``t`` (in ``[0, span)``) places ``time`` among the
+        note times: ``key(p, note) < key(p, time)`` exactly when ``note < time``."""
+        if self.times is None:
+            t = np.clip(time, self.low, self.low + self.span - 1) - self.low
+        else:
+            t = np.searchsorted(self.times, time)
+        return np.asarray(patient, dtype=np.int64) * self.span + t
+
+    def holding(self, patient: np.ndarray, began: np.ndarray, ended: np.ndarray):
+        """For each event, the positions ``[lo, hi)`` in note order of the encounters at whose
+        note time it holds (``began <= note < ended``)."""
+        lo = np.searchsorted(self.note_key, self.key(patient, began))
+        hi = np.searchsorted(self.note_key, self.key(patient, ended))
+        return lo, hi
+
     def active_list(
         self, table: str, start: str, stop: str, empty: str, not_before: np.ndarray | None = None
     ) -> tuple[pa.Array, np.ndarray]:
         """The sorted distinct descriptions of ``table`` active at each note time (started by
         then, not yet stopped, and not before ``not_before`` when given), ``"; "``-joined or
-        ``empty``: as (text per run, whether each encounter starts a run)."""
+        ``empty``: as (text per run, whether each encounter in note order starts a run).
+
+        A run is a stretch of one patient's encounters (in note order) where no event starts
+        or stops holding, so all say the same: the list is made for each run's first."""
         events = self.tables[table]
         patient = self.position(table, "patient")
         began = _np(events.column(start))
         if not_before is not None:
             began = np.maximum(began, not_before)
         ended = _np(events.column(stop), np.iinfo(np.int64).max)
-        rank, vocabulary = _ranked(events.column("description"))
-        event, enc = _pairs(patient, rank, self.patient, len(self.count))
-        note = self.note_time[enc]
-        hold = (began[event] <= note) & (ended[event] > note)
-        enc, rank = enc[hold], rank[event[hold]]
-        # the same text twice in one list (a condition recorded twice) is said once
-        keep = np.ones(len(enc), dtype=bool)
-        keep[1:] = (enc[1:] != enc[:-1]) | (rank[1:] != rank[:-1])
-        enc, rank = enc[keep], rank[keep]
-        counts, new = _runs(self.n, enc, rank)
-        # text only for each run's first encounter: the others say the same
+        lo, hi = self.holding(patient, began, ended)
+        live = lo < hi
+        new = np.zeros(self.n + 1, dtype=bool)
+        new[self.first] = True  # each patient's first encounter
+        new[lo[live]] = new[hi[live]] = True
+        new = new[: self.n]
         heads = np.flatnonzero(new)
-        offsets = np.r_[0, np.cumsum(counts[heads])].astype(np.int32)
-        items = vocabulary.take(pa.array(rank[new[enc]]))
+        rank, vocabulary = _ranked(events.column("description"))
+        head_patient = self.patient[self.by_note[heads]]
+        event, head = _pairs(patient, rank, head_patient, len(self.count))
+        at = heads[head]
+        hold = (lo[event] <= at) & (at < hi[event])
+        head, rank = head[hold], rank[event[hold]]
+        # the same text twice in one list (a condition recorded twice) is said once
+        keep = np.ones(len(head), dtype=bool)
+        keep[1:] = (head[1:] != head[:-1]) | (rank[1:] != rank[:-1])
+        head, rank = head[keep], rank[keep]
+        counts = np.bincount(head, minlength=len(heads))
+        offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
+        items = vocabulary.take(pa.array(rank))
         joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "; ")
-        return pc.if_else(pa.array(counts[heads] > 0), joined, empty), new
+        return pc.if_else(pa.array(counts > 0), joined, empty), new
 
     def lists(self) -> pa.Array:
         """Per encounter, ``Active problems: ...; ... Current medications: ...; ... `` as known
@@ -198,7 +222,9 @@ class _Encounters:
             meds.take(pa.array(np.cumsum(new_meds)[heads] - 1)),
             ". ",
         )
-        return text.take(pa.array(np.cumsum(new) - 1))
+        run = np.empty(self.n, dtype=np.int64)
+        run[self.by_note] = np.cumsum(new) - 1  # back from note order to table order
+        return text.take(pa.array(run))
 
 
 def _findings(encs: _Encounters) -> pa.Array:
