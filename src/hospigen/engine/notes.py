@@ -300,37 +300,34 @@ def _sentence(*parts) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _on_day(start: pa.ChunkedArray) -> pa.Array:
+def _on_day(start: pa.ChunkedArray, start_us: np.ndarray) -> pa.Array:
     """`` on YYYY-MM-DD`` (the UTC day, as Arrow casts it): each day of the shard's span
     formatted once, then taken."""
-    day = _array(start).cast(pa.date32())
-    number = _np(day)
-    low, high = (int(number.min()), int(number.max())) if len(number) else (0, 0)
-    if day.null_count or high - low > len(number):  # a sparse span: format every row
-        return _sentence(" on ", day.cast(pa.string()))
+    day = start_us // 86_400_000_000  # from 1970 on, the day Arrow's cast to date32 gives
+    low, high = (int(day.min()), int(day.max())) if len(day) else (0, 0)
+    if start.null_count or low < 0 or high - low > len(day):  # let Arrow format every row
+        return _sentence(" on ", _array(start).cast(pa.date32()).cast(pa.string()))
     days = pa.array(np.arange(low, high + 1, dtype=np.int32)).cast(pa.date32())
-    return _sentence(" on ", days.cast(pa.string())).take(pa.array(number - low))
+    return _sentence(" on ", days.cast(pa.string())).take(pa.array(day - low))
 
 
-def _person(age: np.ndarray, female: np.ndarray) -> pa.Array:
-    """``. Patient is a 54-year-old female. `` from the (few) ages and sexes of the shard."""
+def _person(age: np.ndarray, female: np.ndarray, reasons: pa.ChunkedArray) -> pa.Array:
+    """``. Patient is a 54-year-old female. Reason for visit: ... `` (no reason sentence when
+    none is recorded), formatted once per distinct (age, sex, reason) and taken."""
+    vocabulary, reason = _encoded(reasons)
     low, high = (int(age.min()), int(age.max())) if len(age) else (0, 0)
-    ages = np.repeat(np.arange(low, high + 1), 2)
+    sex = female.astype(np.int64)
+    ids, rows = _distinct_rows((age - low, high - low + 1), (sex, 2), (reason, len(vocabulary)))
+    sentences = _sentence("Reason for visit: ", _take(vocabulary, reason[rows]), ". ")
     words = _sentence(
         ". Patient is a ",
-        pa.array(ages).cast(pa.string()),
+        pa.array(age[rows]).cast(pa.string()),
         "-year-old ",
-        pa.array(["male", "female"] * (len(ages) // 2)),
+        pa.array(["male", "female"]).take(pa.array(sex[rows])),
         ". ",
+        pc.fill_null(sentences, ""),
     )
-    return words.take(pa.array((age - low) * 2 + female))
-
-
-def _reason(reasons: pa.ChunkedArray) -> pa.Array:
-    """``Reason for visit: ... `` or nothing (no reason recorded), formatted once per reason."""
-    vocabulary, index = _encoded(reasons)
-    words = pa.concat_arrays([_sentence("Reason for visit: ", vocabulary, ". "), pa.array([""])])
-    return words.take(pa.array(np.where(index < 0, len(vocabulary), index)))
+    return words.take(pa.array(ids))
 
 
 def _note_type(classes: pa.ChunkedArray) -> pa.Array:
@@ -366,9 +363,8 @@ def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None
     female = _array(female).to_numpy(zero_copy_only=False)[encs.patient]
     text = _sentence(
         _array(enc.column("description")),
-        _on_day(enc.column("start")),
-        _person(_age_years(birth, encs.start), female),
-        _reason(enc.column("reason_description")),
+        _on_day(enc.column("start"), encs.start),
+        _person(_age_years(birth, encs.start), female, enc.column("reason_description")),
         encs.lists(),
         _findings(encs),
         PLAN,
