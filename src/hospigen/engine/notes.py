@@ -28,15 +28,18 @@ PLAN = "Plan: continue current care; follow up as scheduled."
 
 def _np(column: pa.ChunkedArray | pa.Array, null: int = 0) -> np.ndarray:
     """An integer/timestamp/date column as int64 numpy (nulls replaced by ``null``)."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    arr = _array(column)
     if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
         arr = arr.cast(pa.int64() if pa.types.is_timestamp(arr.type) else pa.int32())
     return arr.fill_null(null).to_numpy().astype(np.int64)
 
 
 def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One contiguous array (the compute kernels below want one chunk)."""
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """One contiguous array (the compute kernels below want one chunk); a single chunk as it
+    is (``combine_chunks`` would copy it)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _row_of(values: pa.ChunkedArray, within: pa.ChunkedArray) -> np.ndarray:
@@ -73,9 +76,15 @@ def _ranked(strings: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return rank_of[_np(encoded.indices)], encoded.dictionary.take(pa.array(order))
 
 
-def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
-    """(id of each key among the distinct keys, number of distinct keys): a hash pass, cheaper
-    than the sort of ``np.unique``."""
+def _dense(key: np.ndarray, span: int) -> tuple[np.ndarray, int]:
+    """(id of each key among the distinct keys, number of distinct keys) for keys in
+    ``[0, span)``: by a table of the span when it is small, else a hash pass (either is
+    cheaper than the sort of ``np.unique``)."""
+    if span <= 4 * len(key) + 1_024:
+        seen = np.zeros(span, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        return number[key], int(number[-1]) + 1 if span else 0
     encoded = pa.array(key).dictionary_encode()
     return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
 
@@ -86,9 +95,9 @@ def _distinct_rows(*columns: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.nda
     key, span = np.zeros(len(columns[0][0]), dtype=np.int64), 1
     for values, size in columns:
         if span * (size + 1) >= 1 << 62:  # the mixed key would overflow: number it densely
-            key, span = _dense(key)
+            key, span = _dense(key, span)
         key, span = key * (size + 1) + (values + 1), span * (size + 1)
-    ids, count = _dense(key)
+    ids, count = _dense(key, span)
     rows = np.empty(count, dtype=np.int64)
     rows[ids[::-1]] = np.arange(len(ids))[::-1]  # reversed: the first row of each id wins
     return ids, rows
@@ -238,7 +247,11 @@ def _findings(encs: _Encounters) -> pa.Array:
     description, d = _encoded(obs.column("description"), known.get("description"))
     unit, u = _encoded(obs.column("unit"), known.get("unit"))
     value, v = _encoded(obs.column("value"))
-    answer, a = _encoded(obs.column("value_text"))
+    # the coded answer is said only for results without a value: only those are looked at
+    no_value = np.flatnonzero(v < 0)
+    answer, a_no_value = _encoded(_array(obs.column("value_text")).take(pa.array(no_value)))
+    a = np.full(len(v), -1)
+    a[no_value] = a_no_value
     ids, rows = _distinct_rows(
         (d, len(description)), (v, len(value)), (u, len(unit)), (a, len(answer))
     )
@@ -289,11 +302,22 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month, day
 
 
+def _year_and_date(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month * 100 + day) of day numbers. A shard's days span a few thousand values
+    (far fewer than its rows): then each day of the span is converted once and looked up."""
+    low, high = (int(days.min()), int(days.max())) if len(days) else (0, 0)
+    if high - low < len(days):
+        days, (year, month, day) = days - low, _civil(np.arange(low, high + 1))
+        return year[days], (month * 100 + day)[days]
+    year, month, day = _civil(days)
+    return year, month * 100 + day
+
+
 def _age_years(birth_days: np.ndarray, start_us: np.ndarray) -> np.ndarray:
     """Completed years of age at each start time (birthday not yet reached: one less)."""
-    y0, m0, d0 = _civil(np.asarray(birth_days, dtype=np.int64))
-    y1, m1, d1 = _civil(np.asarray(start_us, dtype=np.int64) // 86_400_000_000)
-    return y1 - y0 - (m1 * 100 + d1 < m0 * 100 + d0)
+    y0, md0 = _year_and_date(np.asarray(birth_days, dtype=np.int64))
+    y1, md1 = _year_and_date(np.asarray(start_us, dtype=np.int64) // 86_400_000_000)
+    return y1 - y0 - (md1 < md0)
 
 
 def _sentence(*parts) -> pa.Array:
