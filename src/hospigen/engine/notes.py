@@ -76,11 +76,16 @@ def _ranked(strings: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return rank_of[_np(encoded.indices)], encoded.dictionary.take(pa.array(order))
 
 
+def _small(span: int, n: int) -> bool:
+    """Whether a table of ``span`` entries is cheap beside ``n`` rows."""
+    return span <= 4 * n + 1_024
+
+
 def _dense(key: np.ndarray, span: int) -> tuple[np.ndarray, int]:
     """(id of each key among the distinct keys, number of distinct keys) for keys in
     ``[0, span)``: by a table of the span when it is small, else a hash pass (either is
     cheaper than the sort of ``np.unique``)."""
-    if span <= 4 * len(key) + 1_024:
+    if _small(span, len(key)):
         seen = np.zeros(span, dtype=bool)
         seen[key] = True
         number = np.cumsum(seen) - 1
@@ -91,11 +96,11 @@ def _dense(key: np.ndarray, span: int) -> tuple[np.ndarray, int]:
 
 def _distinct_rows(*columns: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.ndarray]:
     """(id of each row's combination of ``columns``, one row holding each id). Each column is
-    ``(values, size)`` with values in ``[-1, size)``."""
+    ``(values, size)`` with values in ``[-1, size)``; the few-valued columns best come first."""
     key, span = np.zeros(len(columns[0][0]), dtype=np.int64), 1
     for values, size in columns:
-        if span * (size + 1) >= 1 << 62:  # the mixed key would overflow: number it densely
-            key, span = _dense(key, span)
+        if not _small(span * (size + 1), len(key)):  # renumber the combinations so far densely:
+            key, span = _dense(key, span)  # the mixed key stays small (and cannot overflow)
         key, span = key * (size + 1) + (values + 1), span * (size + 1)
     ids, count = _dense(key, span)
     rows = np.empty(count, dtype=np.int64)
@@ -253,7 +258,7 @@ def _findings(encs: _Encounters) -> pa.Array:
     a = np.full(len(v), -1)
     a[no_value] = a_no_value
     ids, rows = _distinct_rows(
-        (d, len(description)), (v, len(value)), (u, len(unit)), (a, len(answer))
+        (d, len(description)), (u, len(unit)), (a, len(answer)), (v, len(value))
     )
     measured = _sentence(
         _take(value.cast(pa.string()), v[rows]),
