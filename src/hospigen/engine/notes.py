@@ -4,13 +4,14 @@ A note may only state what was known when it was written: problems whose onset i
 the note time (and not yet resolved), medications started by then, and the results measured at
 this very encounter.
 
-Everything is columnar. Lists (problems, medications) are built by pairing each patient's events
-with each of that patient's encounters in numpy and keeping the pairs that hold at the note time.
-A patient's list rarely changes from one encounter to the next, so each list is joined into text
-once per run of consecutive encounters with the same items, then taken for every encounter.
-Every other part of the sentence comes from a small vocabulary (descriptions, days, ages,
-distinct results) that is formatted once and taken per row; the sentence is assembled with one
-``binary_join_element_wise``. No Python loop runs per row and no SQL engine is started per shard.
+Everything is columnar. Lists (problems, medications): with a patient's encounters in note-time
+order, each event holds over one range of them, found by binary search in numpy. A list changes
+only where such a range starts or ends, so it is joined into text (Arrow ``ListArray`` +
+``binary_join``) once per run of encounters between those points, from the pairs of the run's
+first encounter with its patient's events, then taken for every encounter. Every other part of
+the sentence comes from a small vocabulary (days, ages and reasons, distinct results) formatted
+once and taken per row, and the sentence is assembled with one ``binary_join_element_wise``.
+No Python loop runs per row and no SQL engine is started per shard.
 """
 
 from __future__ import annotations
