@@ -4,11 +4,14 @@ A note may only state what was known when it was written: problems whose onset i
 the note time (and not yet resolved), medications started by then, and the results measured at
 this very encounter.
 
-Everything is columnar. Lists (problems, medications, findings) are built by pairing each
-patient's events with each of that patient's encounters in numpy, keeping the pairs that hold at
-the note time, and joining the surviving strings per encounter with Arrow (``ListArray`` +
-``binary_join``); the sentence is assembled with ``binary_join_element_wise``. No Python loop
-runs per row and no SQL engine is started per shard.
+Everything is columnar. Lists (problems, medications): with a patient's encounters in note-time
+order, each event holds over one range of them, found by binary search in numpy. A list changes
+only where such a range starts or ends, so it is joined into text (Arrow ``ListArray`` +
+``binary_join``) once per run of encounters between those points, from the pairs of the run's
+first encounter with its patient's events, then taken for every encounter. Every other part of
+the sentence comes from a small vocabulary (days, ages and reasons, distinct results) formatted
+once and taken per row, and the sentence is assembled with one ``binary_join_element_wise``.
+No Python loop runs per row and no SQL engine is started per shard.
 """
 
 from __future__ import annotations
@@ -26,10 +29,18 @@ PLAN = "Plan: continue current care; follow up as scheduled."
 
 def _np(column: pa.ChunkedArray | pa.Array, null: int = 0) -> np.ndarray:
     """An integer/timestamp/date column as int64 numpy (nulls replaced by ``null``)."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    arr = _array(column)
     if pa.types.is_timestamp(arr.type) or pa.types.is_date(arr.type):
         arr = arr.cast(pa.int64() if pa.types.is_timestamp(arr.type) else pa.int32())
     return arr.fill_null(null).to_numpy().astype(np.int64)
+
+
+def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous array (the compute kernels below want one chunk); a single chunk as it
+    is (``combine_chunks`` would copy it)."""
+    if not isinstance(column, pa.ChunkedArray):
+        return column
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _row_of(values: pa.ChunkedArray, within: pa.ChunkedArray) -> np.ndarray:
@@ -37,41 +48,81 @@ def _row_of(values: pa.ChunkedArray, within: pa.ChunkedArray) -> np.ndarray:
     return _np(pc.index_in(values, value_set=within.combine_chunks()), -1)
 
 
-def _pairs(event_patient: np.ndarray, enc_first: np.ndarray, enc_count: np.ndarray):
-    """(event, encounter) row pairs: every event with every encounter of its patient."""
-    per_event = enc_count[event_patient]
-    event = np.repeat(np.arange(len(event_patient)), per_event)
-    starts = np.repeat(np.cumsum(per_event) - per_event, per_event)
-    enc = enc_first[event_patient[event]] + np.arange(len(event)) - starts
-    return event, enc
+def _take(words: pa.Array, index: np.ndarray) -> pa.Array:
+    """``words[index]``; a negative index gives null."""
+    index = np.asarray(index, dtype=np.int64)
+    missing = index < 0
+    if missing.any():
+        return words.take(pa.array(np.where(missing, 0, index), mask=missing))
+    return words.take(pa.array(index))
 
 
-def _joined_per_encounter(
-    n_enc: int, enc: np.ndarray, strings: pa.Array, rank: np.ndarray, distinct: bool
-) -> tuple[pa.Array, np.ndarray]:
-    """One ``"; "``-joined string per encounter from (encounter, item) pairs, ordered by
-    ``rank`` (ties keep pair order); returns (text, items per encounter)."""
-    # one stable argsort on a combined integer key: the order of lexsort((rank, enc)), ~2x
-    # faster (and ~4x when the pairs come grouped by encounter)
-    low = int(rank.min()) if len(rank) else 0  # -1 (a null) must not reach the previous enc
-    span = int(rank.max()) - low + 1 if len(rank) else 1
-    order = np.argsort(enc.astype(np.int64) * span + (rank - low), kind="stable")
-    enc, rank_sorted = enc[order], rank[order]
-    if distinct:  # the same text twice in one list (a condition recorded twice) is said once
-        keep = np.ones(len(enc), dtype=bool)
-        keep[1:] = (enc[1:] != enc[:-1]) | (rank_sorted[1:] != rank_sorted[:-1])
-        order, enc = order[keep], enc[keep]
-    counts = np.bincount(enc, minlength=n_enc)
-    offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
-    items = strings.take(pa.array(order))
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "; "), counts
+def _encoded(column: pa.ChunkedArray | pa.Array, known=None) -> tuple[pa.Array, np.ndarray]:
+    """A column as (vocabulary, index per row; -1 for null): ``known`` when the table builder
+    kept it, else one hash pass (``dictionary_encode``)."""
+    if known is not None:
+        vocabulary, index = known
+        return vocabulary, np.asarray(index, dtype=np.int64)
+    encoded = _array(column).dictionary_encode()
+    return encoded.dictionary, _np(encoded.indices, -1)
 
 
-def _sorted_rank(strings: pa.Array) -> np.ndarray:
-    """Rank of each string in the sorted distinct values (so lists come out alphabetical)."""
-    uniq = pc.unique(strings)
-    uniq = uniq.take(pc.sort_indices(uniq))
-    return _np(pc.index_in(strings, value_set=uniq), -1)
+def _ranked(strings: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(rank of each string among the sorted distinct values, those sorted values), so lists
+    come out alphabetical. A null is its own value and sorts last, as Arrow sorts nulls."""
+    encoded = _array(strings).dictionary_encode(null_encoding="encode")
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    rank_of = np.empty(len(order), dtype=np.int64)
+    rank_of[order] = np.arange(len(order))
+    return rank_of[_np(encoded.indices)], encoded.dictionary.take(pa.array(order))
+
+
+def _small(span: int, n: int) -> bool:
+    """Whether a table of ``span`` entries is cheap beside ``n`` rows."""
+    return span <= 4 * n + 1_024
+
+
+def _dense(key: np.ndarray, span: int) -> tuple[np.ndarray, int]:
+    """(id of each key among the distinct keys, number of distinct keys) for keys in
+    ``[0, span)``: by a table of the span when it is small, else a hash pass (either is
+    cheaper than the sort of ``np.unique``)."""
+    if _small(span, len(key)):
+        seen = np.zeros(span, dtype=bool)
+        seen[key] = True
+        number = np.cumsum(seen) - 1
+        return number[key], int(number[-1]) + 1 if span else 0
+    encoded = pa.array(key).dictionary_encode()
+    return encoded.indices.to_numpy().astype(np.int64), len(encoded.dictionary)
+
+
+def _distinct_rows(*columns: tuple[np.ndarray, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(id of each row's combination of ``columns``, one row holding each id). Each column is
+    ``(values, size)`` with values in ``[-1, size)``; the few-valued columns best come first."""
+    key, span = np.zeros(len(columns[0][0]), dtype=np.int64), 1
+    for values, size in columns:
+        if not _small(span * (size + 1), len(key)):  # renumber the combinations so far densely:
+            key, span = _dense(key, span)  # the mixed key stays small (and cannot overflow)
+        key, span = key * (size + 1) + (values + 1), span * (size + 1)
+    ids, count = _dense(key, span)
+    rows = np.empty(count, dtype=np.int64)
+    rows[ids[::-1]] = np.arange(len(ids))[::-1]  # reversed: the first row of each id wins
+    return ids, rows
+
+
+def _pairs(event_patient: np.ndarray, event_rank: np.ndarray, row_patient: np.ndarray, n_pat: int):
+    """(event, row) pairs: every row (an encounter) with every event of its patient, grouped by
+    row and, within one, ordered by event rank (ties by event row) -- the order the lists are
+    written in, so the pairs need no sort (only the events do)."""
+    event_patient = np.asarray(event_patient, dtype=np.int64)
+    span = int(event_rank.max(initial=0)) + 1
+    by = np.argsort(event_patient * span + event_rank, kind="stable")
+    count = np.bincount(event_patient, minlength=n_pat)
+    first = np.cumsum(count) - count
+    per_row = count[row_patient]
+    row = np.repeat(np.arange(len(row_patient)), per_row)
+    starts = np.repeat(np.cumsum(per_row) - per_row, per_row)
+    event = by[first[row_patient[row]] + np.arange(len(row)) - starts]
+    return event, row
 
 
 class _Encounters:
@@ -91,6 +142,18 @@ class _Encounters:
         # the encounters table is sorted by patient (then start): each patient is one block
         self.first = np.r_[0, np.cumsum(self.count)[:-1]]
         self.ordinal = np.arange(self.n) - self.first[self.patient]
+        # the same blocks in note-time order (a long stay can end after the next visit starts):
+        # in it each event holds over one range of its patient's encounters, found by binary
+        # search on one integer key per (patient, time)
+        low, high = (int(self.note_time.min()), int(self.note_time.max())) if self.n else (0, 0)
+        self.times = None  # time offsets from the first note fit beside the patient number
+        self.low, self.span = low, high - low + 2
+        if n_pat * self.span >= 1 << 62:  # else: a time's rank among the distinct note times
+            self.times = np.unique(self.note_time)
+            self.span = len(self.times) + 1
+        key = self.key(self.patient, self.note_time)
+        self.by_note = np.argsort(key, kind="stable")
+        self.note_key = key[self.by_note]
 
     def position(self, table: str, of: str) -> np.ndarray:
         """Row of each row's ``of`` ("patient" or "encounter") in its table: known from the
@@ -101,64 +164,134 @@ class _Encounters:
         target = self.tables["patients" if of == "patient" else "encounters"]
         return _row_of(self.tables[table].column(f"{of}_id"), target.column(f"{of}_id"))
 
+    def key(self, patient: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """``patient * span + t``, where ``t`` (in ``[0, span)``) places ``time`` among the
+        note times: ``key(p, note) < key(p, time)`` exactly when ``note < time``."""
+        if self.times is None:
+            t = np.clip(time, self.low, self.low + self.span - 1) - self.low
+        else:
+            t = np.searchsorted(self.times, time)
+        return np.asarray(patient, dtype=np.int64) * self.span + t
+
+    def holding(self, patient: np.ndarray, began: np.ndarray, ended: np.ndarray):
+        """For each event, the positions ``[lo, hi)`` in note order of the encounters at whose
+        note time it holds (``began <= note < ended``)."""
+        lo = np.searchsorted(self.note_key, self.key(patient, began))
+        hi = np.searchsorted(self.note_key, self.key(patient, ended))
+        return lo, hi
+
     def active_list(
-        self, table: str, start: str, stop: str, not_before: np.ndarray | None = None
+        self, table: str, start: str, stop: str, empty: str, not_before: np.ndarray | None = None
     ) -> tuple[pa.Array, np.ndarray]:
-        """Per encounter, the sorted distinct descriptions of ``table`` active at note time
-        (started by then, not yet stopped, and not before ``not_before`` when given)."""
+        """The sorted distinct descriptions of ``table`` active at each note time (started by
+        then, not yet stopped, and not before ``not_before`` when given), ``"; "``-joined or
+        ``empty``: as (text per run, whether each encounter in note order starts a run).
+
+        A run is a stretch of one patient's encounters (in note order) where no event starts
+        or stops holding, so all say the same: the list is made for each run's first."""
         events = self.tables[table]
         patient = self.position(table, "patient")
         began = _np(events.column(start))
         if not_before is not None:
             began = np.maximum(began, not_before)
         ended = _np(events.column(stop), np.iinfo(np.int64).max)
-        event, enc = _pairs(patient, self.first, self.count)
-        note = self.note_time[enc]
-        hold = (began[event] <= note) & (ended[event] > note)
-        event, enc = event[hold], enc[hold]
-        desc = events.column("description").combine_chunks()
-        rank = _sorted_rank(desc)[event]
-        return _joined_per_encounter(self.n, enc, desc.take(pa.array(event)), rank, True)
+        lo, hi = self.holding(patient, began, ended)
+        live = lo < hi
+        new = np.zeros(self.n + 1, dtype=bool)
+        new[self.first] = True  # each patient's first encounter
+        new[lo[live]] = new[hi[live]] = True
+        new = new[: self.n]
+        heads = np.flatnonzero(new)
+        rank, vocabulary = _ranked(events.column("description"))
+        head_patient = self.patient[self.by_note[heads]]
+        event, head = _pairs(patient, rank, head_patient, len(self.count))
+        at = heads[head]
+        hold = (lo[event] <= at) & (at < hi[event])
+        head, rank = head[hold], rank[event[hold]]
+        # the same text twice in one list (a condition recorded twice) is said once
+        keep = np.ones(len(head), dtype=bool)
+        keep[1:] = (head[1:] != head[:-1]) | (rank[1:] != rank[:-1])
+        head, rank = head[keep], rank[keep]
+        counts = np.bincount(head, minlength=len(heads))
+        offsets = np.r_[0, np.cumsum(counts)].astype(np.int32)
+        items = vocabulary.take(pa.array(rank))
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "; ")
+        return pc.if_else(pa.array(counts > 0), joined, empty), new
+
+    def lists(self) -> pa.Array:
+        """Per encounter, ``Active problems: ...; ... Current medications: ...; ... `` as known
+        at its note time."""
+        # a problem is known once its diagnosing encounter has started (and its onset has passed)
+        cond_enc = self.position("conditions", "encounter")
+        recorded = np.where(cond_enc >= 0, self.start[cond_enc], 0)
+        problems, new_problems = self.active_list(
+            "conditions", "onset", "abatement", "none recorded", recorded
+        )
+        meds, new_meds = self.active_list("medications", "start", "stop", "none")
+        new = new_problems | new_meds
+        heads = np.flatnonzero(new)
+        text = _sentence(
+            "Active problems: ",
+            problems.take(pa.array(np.cumsum(new_problems)[heads] - 1)),
+            ". Current medications: ",
+            meds.take(pa.array(np.cumsum(new_meds)[heads] - 1)),
+            ". ",
+        )
+        run = np.empty(self.n, dtype=np.int64)
+        run[self.by_note] = np.cumsum(new) - 1  # back from note order to table order
+        return text.take(pa.array(run))
 
 
-def _affix(values: pa.ChunkedArray, before: str, after: str, known=None) -> pa.Array:
-    """``before + v + after`` for each value, computed once per distinct value then taken
-    (scalar arguments make Arrow's element-wise join slow on big arrays). ``known`` is the
-    column as (vocabulary, index per row; -1 for null) when the table builder kept it."""
-    if known is not None:
-        vocabulary, index = known
-        words = pc.binary_join_element_wise(before, vocabulary, after, "")
-        index = np.asarray(index, dtype=np.int64)
-        return words.take(pa.array(np.where(index < 0, 0, index), mask=index < 0))
-    encoded = values.combine_chunks().dictionary_encode()
-    words = pc.binary_join_element_wise(before, encoded.dictionary, after, "")
-    return words.take(encoded.indices)
-
-
-def _as_text(values: pa.ChunkedArray) -> pa.Array:
-    """Numbers as Arrow's shortest round-trip text, formatted once per distinct value (results
-    repeat a lot: ~2,000 distinct values per 5,000 patients' million results)."""
-    encoded = values.combine_chunks().dictionary_encode()
-    return encoded.dictionary.cast(pa.string()).take(encoded.indices)
-
-
-def _findings(encs: _Encounters) -> tuple[pa.Array, np.ndarray]:
-    """Per encounter, its results as ``description: value unit`` (or the coded answer)."""
+def _findings(encs: _Encounters) -> pa.Array:
+    """Per encounter, ``Findings: `` and its results as ``description: value unit`` (or the
+    coded answer), ``"; "``-joined, then ``". "``; empty without results."""
     obs = encs.tables["observations"]
     enc = encs.position("observations", "encounter")
     known = encs.rows.get("observations", {})
-    value = pc.binary_join_element_wise(
-        _as_text(obs.column("value")),
-        pc.fill_null(_affix(obs.column("unit"), " ", "", known.get("unit")), ""),
-        "",
+    # results repeat a lot (~3,000 distinct of 300,000): each distinct one is formatted once.
+    # Numbers as Arrow's shortest round-trip text.
+    description, d = _encoded(obs.column("description"), known.get("description"))
+    unit, u = _encoded(obs.column("unit"), known.get("unit"))
+    value, v = _encoded(obs.column("value"))
+    # the coded answer is said only for results without a value: only those are looked at
+    no_value = np.flatnonzero(v < 0)
+    answer, a_no_value = _encoded(_array(obs.column("value_text")).take(pa.array(no_value)))
+    a = np.full(len(v), -1)
+    a[no_value] = a_no_value
+    ids, rows = _distinct_rows(
+        (d, len(description)), (u, len(unit)), (a, len(answer)), (v, len(value))
     )
-    item = pc.binary_join_element_wise(
-        _affix(obs.column("description"), "", ": ", known.get("description")),
-        pc.coalesce(value, obs.column("value_text").combine_chunks(), ""),
-        "",
+    measured = _sentence(
+        _take(value.cast(pa.string()), v[rows]),
+        pc.fill_null(_sentence(" ", _take(unit, u[rows])), ""),
     )
-    rank = _sorted_rank(obs.column("code").combine_chunks())
-    return _joined_per_encounter(encs.n, enc, item, rank, False)
+    item = _sentence(
+        _take(description, d[rows]), ": ", pc.coalesce(measured, _take(answer, a[rows]), "")
+    )
+    rank, _ = _ranked(obs.column("code"))
+    # one stable argsort on a combined integer key: the order of lexsort((rank, enc)), ~2x
+    # faster (and ~4x when the pairs come grouped by encounter)
+    order = np.argsort(enc.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank, kind="stable")
+    enc = enc[order]
+    # the sentence's head and tail ride on each list's first and last item: an encounter
+    # without results gets an empty list, i.e. no sentence, with no per-row condition
+    first = np.ones(len(enc), dtype=bool)
+    first[1:] = enc[1:] != enc[:-1]
+    last = np.ones(len(enc), dtype=bool)
+    last[:-1] = first[1:]
+    k = len(rows)
+    variants = pa.concat_arrays(
+        [
+            item,
+            _sentence("Findings: ", item),
+            _sentence(item, ". "),
+            _sentence("Findings: ", item, ". "),
+        ]
+    )
+    index = ids[order] + k * (first + 2 * last)
+    offsets = np.r_[0, np.cumsum(np.bincount(enc, minlength=encs.n))].astype(np.int32)
+    items = variants.take(pa.array(index))
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "; ")
 
 
 def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,15 +308,76 @@ def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return yoe + era * 400 + (month <= 2), month, day
 
 
+def _year_and_date(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(year, month * 100 + day) of day numbers. A shard's days span a few thousand values
+    (far fewer than its rows): then each day of the span is converted once and looked up."""
+    low, high = (int(days.min()), int(days.max())) if len(days) else (0, 0)
+    if high - low < len(days):
+        days, (year, month, day) = days - low, _civil(np.arange(low, high + 1))
+        return year[days], (month * 100 + day)[days]
+    year, month, day = _civil(days)
+    return year, month * 100 + day
+
+
 def _age_years(birth_days: np.ndarray, start_us: np.ndarray) -> np.ndarray:
     """Completed years of age at each start time (birthday not yet reached: one less)."""
-    y0, m0, d0 = _civil(np.asarray(birth_days, dtype=np.int64))
-    y1, m1, d1 = _civil(np.asarray(start_us, dtype=np.int64) // 86_400_000_000)
-    return y1 - y0 - (m1 * 100 + d1 < m0 * 100 + d0)
+    y0, md0 = _year_and_date(np.asarray(birth_days, dtype=np.int64))
+    y1, md1 = _year_and_date(np.asarray(start_us, dtype=np.int64) // 86_400_000_000)
+    return y1 - y0 - (md1 < md0)
 
 
 def _sentence(*parts) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
+
+
+def _on_day(start: pa.ChunkedArray, start_us: np.ndarray) -> pa.Array:
+    """`` on YYYY-MM-DD`` (the UTC day, as Arrow casts it): each day of the shard's span
+    formatted once, then taken."""
+    day = start_us // 86_400_000_000  # from 1970 on, the day Arrow's cast to date32 gives
+    low, high = (int(day.min()), int(day.max())) if len(day) else (0, 0)
+    if start.null_count or low < 0 or high - low > len(day):  # let Arrow format every row
+        return _sentence(" on ", _array(start).cast(pa.date32()).cast(pa.string()))
+    days = pa.array(np.arange(low, high + 1, dtype=np.int32)).cast(pa.date32())
+    return _sentence(" on ", days.cast(pa.string())).take(pa.array(day - low))
+
+
+def _person(age: np.ndarray, female: np.ndarray, reasons: pa.ChunkedArray) -> pa.Array:
+    """``. Patient is a 54-year-old female. Reason for visit: ... `` (no reason sentence when
+    none is recorded), formatted once per distinct (age, sex, reason) and taken."""
+    vocabulary, reason = _encoded(reasons)
+    low, high = (int(age.min()), int(age.max())) if len(age) else (0, 0)
+    sex = female.astype(np.int64)
+    ids, rows = _distinct_rows((age - low, high - low + 1), (sex, 2), (reason, len(vocabulary)))
+    sentences = _sentence("Reason for visit: ", _take(vocabulary, reason[rows]), ". ")
+    words = _sentence(
+        ". Patient is a ",
+        pa.array(age[rows]).cast(pa.string()),
+        "-year-old ",
+        pa.array(["male", "female"]).take(pa.array(sex[rows])),
+        ". ",
+        pc.fill_null(sentences, ""),
+    )
+    return words.take(pa.array(ids))
+
+
+def _note_type(classes: pa.ChunkedArray) -> pa.Array:
+    """The note type of each encounter class, looked up once per distinct class."""
+    encoded = _array(classes).dictionary_encode(null_encoding="encode")
+    names = pa.array(list(NOTE_TYPES.values())).take(
+        pc.index_in(encoded.dictionary, value_set=pa.array(list(NOTE_TYPES)))
+    )
+    return pc.fill_null(names, "progress").take(encoded.indices)
+
+
+def _chunked_like(values: pa.Array, like: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` cut into the non-empty chunks of ``like`` (zero-copy slices): the text keeps
+    the chunks of the encounters' columns, as Arrow gives them to a kernel run on one of them."""
+    cut, start = [], 0
+    for chunk in like.chunks:
+        if len(chunk):
+            cut.append(values.slice(start, len(chunk)))
+            start += len(chunk)
+    return pa.chunked_array(cut, values.type)
 
 
 def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None) -> pa.Table:
@@ -194,54 +388,28 @@ def notes_table(seed: int, tables: dict[str, pa.Table], rows: dict | None = None
     """
     encs = _Encounters(tables, rows)
     enc, patients = tables["encounters"], tables["patients"]
-    # a problem is known once its diagnosing encounter has started (and its onset has passed)
-    cond_enc = encs.position("conditions", "encounter")
-    recorded = np.where(cond_enc >= 0, encs.start[cond_enc], 0)
-    problems, n_problems = encs.active_list("conditions", "onset", "abatement", recorded)
-    meds, n_meds = encs.active_list("medications", "start", "stop")
-    findings, n_findings = _findings(encs)
     birth = _np(patients.column("birth_date"))[encs.patient]
-    female = pc.equal(patients.column("gender"), "F").combine_chunks()
-    female = female.to_numpy(zero_copy_only=False)[encs.patient]
-    age = pa.array(_age_years(birth, encs.start)).cast(pa.string())
-    none = np.array(["none recorded", "none"], dtype=object)
+    female = pc.fill_null(pc.equal(patients.column("gender"), "F"), False)
+    female = _array(female).to_numpy(zero_copy_only=False)[encs.patient]
     text = _sentence(
-        enc.column("description").combine_chunks(),
-        " on ",
-        # UTC day as ISO text: the same as strftime("%Y-%m-%d"), ~15x faster
-        enc.column("start").cast(pa.date32()).cast(pa.string()).combine_chunks(),
-        ". Patient is a ",
-        age,
-        "-year-old ",
-        pa.array(np.where(female, "female", "male")),
-        ". ",
-        pc.fill_null(_sentence("Reason for visit: ", enc.column("reason_description"), ". "), ""),
-        "Active problems: ",
-        pc.if_else(pa.array(n_problems > 0), problems, none[0]),
-        ". Current medications: ",
-        pc.if_else(pa.array(n_meds > 0), meds, none[1]),
-        ". ",
-        pc.if_else(pa.array(n_findings > 0), _sentence("Findings: ", findings, ". "), ""),
+        _array(enc.column("description")),
+        _on_day(enc.column("start"), encs.start),
+        _person(_age_years(birth, encs.start), female, enc.column("reason_description")),
+        encs.lists(),
+        _findings(encs),
         PLAN,
     )
     keys = patients.column("patient_key").to_numpy().astype(np.uint64)[encs.patient]
     # note ids share the encounter's key (patient key, encounter ordinal): one note per encounter
     note_keys = keys * np.uint64(1 << 20) + encs.ordinal.astype(np.uint64)
-    classes = enc.column("encounter_class").combine_chunks()
-    note_type = pc.fill_null(
-        pa.array(list(NOTE_TYPES.values())).take(
-            pc.index_in(classes, value_set=pa.array(list(NOTE_TYPES)))
-        ),
-        "progress",
-    )
     return pa.table(
         {
             "note_id": uuid_array(seed, "note", note_keys),
             "patient_id": enc.column("patient_id"),
             "encounter_id": enc.column("encounter_id"),
             "note_time": enc.column("stop"),
-            "note_type": note_type,
-            "text": text,
+            "note_type": _note_type(enc.column("encounter_class")),
+            "text": _chunked_like(text, enc.column("reason_description")),
         },
         schema=schema("notes"),
     )
