@@ -1,8 +1,11 @@
 """The Typer-free start of ``hospigen generate``: same results as the Typer path, same errors."""
 
+import json
 import os
 import subprocess
 import sys
+
+import pyarrow.parquet as pq
 
 from hospigen.cli.generate import parse_fast
 from tests.conftest import tree_digest
@@ -99,3 +102,23 @@ def test_fast_path_knows_exactly_the_options_typer_declares():
         if not param.hidden and opt != "--help"
     }
     assert {opt: dest for opt, (dest, _) in _OPTIONS.items()} == declared
+
+
+def test_generate_as_a_program_ends_cleanly_without_teardown(tmp_path):
+    """The program skips the interpreter's teardown after ``generate``: the exit code, the
+    output files, the printed summary and atexit handlers must all be as with a normal exit."""
+    out = tmp_path / "out"
+    probe = (
+        "import atexit, sys; from hospigen.cli import app; "
+        "atexit.register(print, 'atexit ran'); "
+        f"sys.argv = ['hospigen', 'generate', '-n', '3', '-o', {str(out)!r}]; "
+        "sys.exit(app.main())"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith("atexit ran")
+    assert "patients" in done.stdout  # the summary table was flushed before the exit
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["patients"] == 3
+    assert pq.read_table(out / "patients.parquet").num_rows == 3
+    assert not list(out.glob("*.partial"))

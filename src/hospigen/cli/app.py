@@ -11,10 +11,12 @@ cost about a quarter of a second, a large share of a small run.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import pkgutil
 import sys
+from typing import NoReturn
 
 # numpy's OpenBLAS starts a thread per extra core when numpy is imported, and the thread spins
 # for a while: CPU taken from the writer threads on a small machine. hospigen does no linear
@@ -154,8 +156,27 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("[bold red]aborted[/]")
         return 130
     if code is not None:
+        if argv is None:  # the program itself, not a caller in this process
+            _exit_without_teardown(code)
         return code
     return _main_typer(argv)
+
+
+def _exit_without_teardown(code: int) -> NoReturn:
+    """End the process after a finished ``generate``, skipping the interpreter's teardown.
+
+    By then every file is closed and in place and the writer threads have stopped; what the
+    teardown would add is freeing ~10^5 objects and every cached array one at a time, and a last
+    garbage collection: 0.05-0.1 s, a sixth of a 200-patient run. atexit handlers still run,
+    and the output streams are flushed.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more to say there
+            pass
+    os._exit(code)
 
 
 def _main_typer(argv: list[str] | None) -> int:
