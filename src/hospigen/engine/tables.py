@@ -78,14 +78,29 @@ def _floats(values: np.ndarray) -> pa.Array:
     return pa.array(values, pa.float64(), mask=np.isnan(values))
 
 
+def _by_patient_then_time(pidx: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """Stable sort order of rows by (patient, time as written: whole microseconds).
+
+    The sorts are stable and the log's rows are in emission order (chunks are appended as the
+    sequence number grows), so ties keep emission order without sorting on the sequence number
+    too. One stable argsort of a combined integer key (patient, microsecond) is ~2x faster
+    than ``lexsort`` on the two columns; ``lexsort`` remains for times that are not finite or a
+    span too long for the key (never the case for a shard of a 10-year history).
+    """
+    if len(when) and np.isfinite(when).all():
+        us = np.round(when * DAY_US).astype(np.int64)
+        low = int(us.min())
+        span = int(us.max()) - low + 1
+        if span * (int(pidx.max()) + 1) < 1 << 62:
+            return np.argsort(pidx * span + (us - low), kind="stable")
+    return np.lexsort((np.round(when * DAY_US), pidx))
+
+
 def _order(log, table: str) -> tuple[np.ndarray, np.ndarray]:
     """(sort order, per-patient ordinal of each sorted row)."""
     pidx = log.column(table, "pidx").astype(np.int64)
     when = log.column(table, "start" if table == "encounters" else "time").astype(np.float64)
-    # lexsort is stable and the log's rows are in emission order (chunks are appended as the
-    # sequence number grows), so ties keep emission order without sorting on the sequence
-    # number too: the same order as sorting by (patient, time, sequence), in half the time
-    order = np.lexsort((when, pidx))
+    order = _by_patient_then_time(pidx, when)
     p = pidx[order]
     first = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1] if len(p) else np.array([], np.int64)
     starts = np.repeat(first, np.diff(np.r_[first, len(p)]))
