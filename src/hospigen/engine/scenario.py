@@ -19,6 +19,12 @@ from hospigen.world.population import draw_age_sex, draw_race
 
 CANDIDATES = 256
 KEY_OFFSET = 1 << 40  # conditioned populations never share keys with the plain world
+# A narrow target (girls aged 2-5 are ~2.4 % of the world) misses all 256 candidates for about
+# one patient in 700, so those patients search on, for age and sex only, among further
+# candidates ``MORE_OFFSET + i * MORE_CANDIDATES + j``: a key range of their own, so every
+# patient found among the first 256 keeps its key.
+MORE_CANDIDATES = 1 << 16
+MORE_OFFSET = 1 << 41  # above every first-round key (i < 2**32); i below 2**24 stays below 2**42
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,33 @@ def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
         chosen[todo[ok]] = cand[ok]
     # a rare race/age combination: keep age and sex, relax race; never relax age or sex silently
     chosen = np.where(chosen < 0, fallback, chosen)
-    if (chosen < 0).any():
-        raise ModuleError(f"scenario {scenario.name}: cannot find people for its age/sex mix")
+    missing = np.flatnonzero(chosen < 0)
+    if len(missing):
+        chosen[missing] = _more_candidates(
+            seed, scenario.name, index[missing], lo[missing], hi[missing],
+            None if want_f is None else want_f[missing],
+        )  # fmt: skip
     return chosen
+
+
+def _more_candidates(
+    seed: int, name: str, index: np.ndarray, lo: np.ndarray, hi: np.ndarray, want_f
+) -> np.ndarray:
+    """World keys in the age band ``[lo, hi)`` (and of the wanted sex) for the patients whose
+    first candidates all missed, searched in blocks of 256 further candidates."""
+    chosen = np.full(len(index), -1, dtype=np.int64)
+    for block in range(0, MORE_CANDIDATES, CANDIDATES):
+        todo = np.flatnonzero(chosen < 0)
+        if len(todo) == 0:
+            return chosen
+        j = np.arange(block, block + CANDIDATES)
+        cand = MORE_OFFSET + index[todo, None] * MORE_CANDIDATES + j  # (patients, 256)
+        age, female = draw_age_sex(seed, cand.ravel())
+        age, female = age.reshape(cand.shape), female.reshape(cand.shape)
+        ok = (age >= lo[todo, None]) & (age < hi[todo, None])
+        if want_f is not None:
+            ok &= female == want_f[todo, None]
+        found = ok.any(axis=1)
+        first = ok.argmax(axis=1)
+        chosen[todo[found]] = cand[found, first[found]]
+    raise ModuleError(f"scenario {name}: cannot find people for its age/sex mix")
