@@ -79,8 +79,8 @@ def write(
     """Generate a cohort and write it in every format of ``formats`` (see ``--list-formats``).
 
     Returns the :class:`hospigen.generation.GenerationSummary` (counts per table, files written).
-    ``workers`` counts the processes that build shards, this one included (``0``: one per core,
-    as the command line does by default); the bytes written do not depend on it.
+    ``workers`` counts the processes that build shards, this one included (``0``: one per core but
+    one, as the command line does by default); the bytes written do not depend on it.
     """
     from hospigen.generation import generate as run
     from hospigen.generation import make_plan

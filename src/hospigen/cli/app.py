@@ -12,6 +12,7 @@ cost about a quarter of a second, a large share of a small run.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -172,10 +173,9 @@ def _exit_without_teardown(code: int) -> NoReturn:
     """
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # a closed pipe (``| head``): there is nothing more to say there
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe (``| head``): nothing more to say there
-            pass
     os._exit(code)
 
 

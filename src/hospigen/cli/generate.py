@@ -281,7 +281,7 @@ def register(app) -> None:
             "--workers",
             "-w",
             help="Processes building shards, this one included "
-            "(0: one per core, at most one per shard).",
+            "(0: one per core but one, for the writer threads; at most one per shard).",
         ),
         shard_size: int = typer.Option(
             5_000,
