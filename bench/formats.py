@@ -5,7 +5,8 @@ Input: ``build_shard`` with the seed's multi-module plan (``--scenario oncology_
 ``general`` scenario. Each format is timed alone on the same in-memory shards (building the
 tables is not timed), ``--repeat`` times (best and median shown: the machine is shared), then
 the three FHIR formats together (one rendering shared by the three writers, as ``generate``
-does). Then the whole ``hospigen generate`` process is timed in a fresh interpreter, best of
+does). Then the whole ``hospigen generate`` process is timed in a fresh interpreter (writing into
+a folder beside this script, the project's disk, where a user's output would go), best of
 ``--process-repeat``, for every format and for the seed's own set (csv, parquet, fhir, hl7v2,
 vista), with the CPU seconds of each run and the load average beside it.
 
@@ -125,9 +126,12 @@ def _load() -> float:
         return float(f.read().split()[0])
 
 
-def whole_process(args: argparse.Namespace, formats: list[str]) -> tuple[float, float, float]:
+def whole_process(
+    args: argparse.Namespace, formats: list[str], work: Path
+) -> tuple[float, float, float]:
     """(wall, CPU, load average) of ``hospigen generate`` writing ``formats`` (csv and parquet
-    always), in a fresh interpreter; the run with the least CPU of ``--process-repeat``."""
+    always) into a new folder under ``work``, in a fresh interpreter; the run with the least
+    CPU of ``--process-repeat``."""
     cmd = [sys.executable, "-m", "hospigen.cli.app", "generate", "-n", str(args.patients),
            "--seed", str(args.seed), "--as-of", AS_OF.isoformat(), "--scenario", SEED_PLAN[0],
            "--formats", ",".join(f for f in formats if f not in ("csv", "parquet"))]  # fmt: skip
@@ -135,11 +139,11 @@ def whole_process(args: argparse.Namespace, formats: list[str]) -> tuple[float, 
         cmd += ["--module", module]
     runs = []
     for _ in range(args.process_repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            load, before = _load(), _children_cpu()
-            start = time.perf_counter()
-            subprocess.run([*cmd, "-o", tmp], check=True, capture_output=True)
-            runs.append((time.perf_counter() - start, _children_cpu() - before, load))
+        out = tempfile.mkdtemp(dir=work)
+        load, before = _load(), _children_cpu()
+        start = time.perf_counter()
+        subprocess.run([*cmd, "-o", out], check=True, capture_output=True)
+        runs.append((time.perf_counter() - start, _children_cpu() - before, load))
     return min(runs, key=lambda run: run[1])
 
 
@@ -167,12 +171,18 @@ def main() -> None:
         data, shared = shards("general", [], args.seed, args.patients, args.shard_size)
         measure("general scenario", data, shared, args.seed, args.repeat)
     if not args.skip_process:
-        for label, formats in (("every format", FORMATS), ("the seed's formats", SEED_FORMATS)):
-            secs, cpu, load = whole_process(args, formats)
-            print(f"whole process `hospigen generate -n {args.patients}` (seed plan, engine "
-                  f"included), {label} ({', '.join(formats)}): {secs:.2f} s wall, {cpu:.2f} "
-                  f"CPU-s, load average {load:.1f} at start (target ≤ "
-                  f"{SEED_SECONDS_2000 / 10:.2f} s)")  # fmt: skip
+        # The runs write where a user's output folder would be, the project's disk (beside
+        # this script), not the system temp folder, and nothing is deleted until every run is
+        # done: on a disk without a journal (this benchmark machine's) ext4 creates files
+        # 10-20x slower in block groups where many were deleted in the last minutes, so a
+        # clean-up between runs, or a temp folder the test suites churn, would be measured too.
+        with tempfile.TemporaryDirectory(dir=Path(__file__).parent, prefix="formats-bench-") as w:
+            for label, formats in (("every format", FORMATS), ("the seed's formats", SEED_FORMATS)):
+                secs, cpu, load = whole_process(args, formats, Path(w))
+                print(f"whole process `hospigen generate -n {args.patients}` (seed plan, engine "
+                      f"included), {label} ({', '.join(formats)}): {secs:.2f} s wall, {cpu:.2f} "
+                      f"CPU-s, load average {load:.1f} at start (target ≤ "
+                      f"{SEED_SECONDS_2000 / 10:.2f} s)")  # fmt: skip
     with open("/proc/loadavg") as f:
         print(f"load average at end: {f.read().split()[:3]}")
 
