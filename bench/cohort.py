@@ -2,11 +2,12 @@
 
 Runs the real CLI in a child process per workload (whole-process time, peak RSS of the child)
 and prints our row counts beside the seed's reported volumes. Usage:
-``python bench/cohort.py [--big | --small] [--repeat K]`` (``--big`` adds 100,000- and
-200,000-patient general runs, to show that peak memory stays flat as N grows; ``--small`` runs
-only the start-up floor and the 200-patient seed cohort, the small-run target; each workload runs
-K times, default 3, and the best wall time is kept). CPU seconds (user + system of the child)
-are printed beside wall time: on a shared machine they are the steadier figure.
+``python bench/cohort.py [--big | --small] [--repeat K]`` (``--big`` adds a 200,000-patient
+general run beside the 20,000 and 100,000 ones, to show that peak memory stays flat as N
+grows; ``--small`` runs only the start-up floor and the 200-patient seed cohort, the small-run
+target; each workload runs K times, default 3, and the best wall time is kept). CPU seconds
+(user + system of the child) are printed beside wall time: on a shared machine they are the
+steadier figure.
 
 Children run with compiled bytecode, as an installed package does: if PYTHONDONTWRITEBYTECODE
 is set (it is in some sandboxes), every start would recompile hospigen's ~50 modules (~0.07 s),
@@ -144,18 +145,20 @@ def main() -> None:
                     counts,
                 )
             )
-        general = [] if small else [(20_000, 1), (20_000, 2)]
+        # -w 0: the command line's default worker count (one process on 2 cores)
+        general = [] if small else [(20_000, 1), (20_000, 2), (100_000, 0)]
         if "--big" in sys.argv:
-            general += [(100_000, 1), (200_000, 1)]
+            general += [(200_000, 0)]
         for n, workers in general:
             secs, cpu, rss, counts = run(
                 ["-n", str(n), "--output-format", "parquet", "-w", str(workers)],
                 Path(tmp) / f"general{n}-{workers}",
-                repeat if n <= 20_000 else 1,
+                repeat if n <= 100_000 else 1,
             )
+            shown = f"-w {workers}" if workers else "default -w"
             rows.append(
                 (
-                    f"general {n} (parquet, 10 y, -w {workers})",
+                    f"general {n} (parquet, 10 y, {shown})",
                     secs,
                     cpu,
                     n / secs,
