@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import statistics
 import subprocess
@@ -140,6 +141,9 @@ def whole_process(
     runs = []
     for _ in range(args.process_repeat):
         out = tempfile.mkdtemp(dir=work)
+        # the previous run's gigabytes are still being written back to the disk: wait for
+        # that (untimed), or this run would pay for it in throttled writes and kernel time
+        os.sync()
         load, before = _load(), _children_cpu()
         start = time.perf_counter()
         subprocess.run([*cmd, "-o", out], check=True, capture_output=True)
