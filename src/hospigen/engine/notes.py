@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hospigen.engine.tables import take_or_null
 from hospigen.model import schema, uuid_array
 
 NOTE_TYPES = {"wellness": "wellness_visit", "emergency": "emergency"}
@@ -46,15 +47,6 @@ def _array(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 def _row_of(values: pa.ChunkedArray, within: pa.ChunkedArray) -> np.ndarray:
     """Position in ``within`` of each of ``values`` (ids are unique; -1 when absent)."""
     return _np(pc.index_in(values, value_set=within.combine_chunks()), -1)
-
-
-def _take(words: pa.Array, index: np.ndarray) -> pa.Array:
-    """``words[index]``; a negative index gives null."""
-    index = np.asarray(index, dtype=np.int64)
-    missing = index < 0
-    if missing.any():
-        return words.take(pa.array(np.where(missing, 0, index), mask=missing))
-    return words.take(pa.array(index))
 
 
 def _encoded(column: pa.ChunkedArray | pa.Array, known=None) -> tuple[pa.Array, np.ndarray]:
@@ -262,11 +254,13 @@ def _findings(encs: _Encounters) -> pa.Array:
         (d, len(description)), (u, len(unit)), (a, len(answer)), (v, len(value))
     )
     measured = _sentence(
-        _take(value.cast(pa.string()), v[rows]),
-        pc.fill_null(_sentence(" ", _take(unit, u[rows])), ""),
+        take_or_null(value.cast(pa.string()), v[rows]),
+        pc.fill_null(_sentence(" ", take_or_null(unit, u[rows])), ""),
     )
     item = _sentence(
-        _take(description, d[rows]), ": ", pc.coalesce(measured, _take(answer, a[rows]), "")
+        take_or_null(description, d[rows]),
+        ": ",
+        pc.coalesce(measured, take_or_null(answer, a[rows]), ""),
     )
     rank, _ = _ranked(obs.column("code"))
     # one stable argsort on a combined integer key: the order of lexsort((rank, enc)), ~2x
@@ -348,7 +342,7 @@ def _person(age: np.ndarray, female: np.ndarray, reasons: pa.ChunkedArray) -> pa
     low, high = (int(age.min()), int(age.max())) if len(age) else (0, 0)
     sex = female.astype(np.int64)
     ids, rows = _distinct_rows((age - low, high - low + 1), (sex, 2), (reason, len(vocabulary)))
-    sentences = _sentence("Reason for visit: ", _take(vocabulary, reason[rows]), ". ")
+    sentences = _sentence("Reason for visit: ", take_or_null(vocabulary, reason[rows]), ". ")
     words = _sentence(
         ". Patient is a ",
         pa.array(age[rows]).cast(pa.string()),
