@@ -6,7 +6,8 @@ Input: ``build_shard`` with the seed's multi-module plan (``--scenario oncology_
 tables is not timed), ``--repeat`` times (best and median shown: the machine is shared), then
 the three FHIR formats together (one rendering shared by the three writers, as ``generate``
 does). Then the whole ``hospigen generate`` process is timed in a fresh interpreter (writing into
-a folder beside this script, the project's disk, where a user's output would go), best of
+a folder beside this script, the project's disk, where a user's output would go; ~10 GB for
+2,000 patients, kept until the runs are done), best of
 ``--process-repeat``, for every format and for the seed's own set (csv, parquet, fhir, hl7v2,
 vista), with the CPU seconds of each run and the load average beside it.
 
@@ -19,6 +20,7 @@ import argparse
 import datetime as dt
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -180,6 +182,12 @@ def main() -> None:
         # done: on a disk without a journal (this benchmark machine's) ext4 creates files
         # 10-20x slower in block groups where many were deleted in the last minutes, so a
         # clean-up between runs, or a temp folder the test suites churn, would be measured too.
+        # ~1.7 GB per patient-thousand and run for every format, ~0.8 for the seed's set
+        need = args.patients / 1000 * 2.5e9 * args.process_repeat
+        free = shutil.disk_usage(Path(__file__).parent).free
+        if free < need:
+            sys.exit(f"bench/formats.py: the whole-process runs need ~{need / 1e9:.0f} GB on "
+                     f"this disk until they finish; {free / 1e9:.0f} GB are free")  # fmt: skip
         with tempfile.TemporaryDirectory(dir=Path(__file__).parent, prefix="formats-bench-") as w:
             for label, formats in (("every format", FORMATS), ("the seed's formats", SEED_FORMATS)):
                 secs, cpu, load = whole_process(args, formats, Path(w))

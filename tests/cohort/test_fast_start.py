@@ -104,21 +104,52 @@ def test_fast_path_knows_exactly_the_options_typer_declares():
     assert {opt: dest for opt, (dest, _) in _OPTIONS.items()} == declared
 
 
+# run as the ``hospigen`` program does (``run()``); an object whose finaliser prints shows
+# whether the interpreter's teardown ran
+PROGRAM = (
+    "import atexit, sys; from hospigen.cli import app\n"
+    "class Teardown:\n"
+    "    def __del__(self):\n"
+    "        print('teardown ran', file=sys.stderr)\n"
+    "witness = Teardown()\n"
+    "atexit.register(print, 'atexit ran')\n"
+    "sys.argv = ['hospigen', *sys.argv[1:]]\n"
+    "app.run()\n"
+)
+
+
+def _program(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PROGRAM, *map(str, args)], **kwargs)
+
+
 def test_generate_as_a_program_ends_cleanly_without_teardown(tmp_path):
     """The program skips the interpreter's teardown after ``generate``: the exit code, the
     output files, the printed summary and atexit handlers must all be as with a normal exit."""
     out = tmp_path / "out"
-    probe = (
-        "import atexit, sys; from hospigen.cli import app; "
-        "atexit.register(print, 'atexit ran'); "
-        f"sys.argv = ['hospigen', 'generate', '-n', '3', '-o', {str(out)!r}]; "
-        "sys.exit(app.main())"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    done = _program("generate", "-n", 3, "-o", out, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.rstrip().endswith("atexit ran")
     assert "patients" in done.stdout  # the summary table was flushed before the exit
+    assert "teardown ran" not in done.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["counts"]["patients"] == 3
     assert pq.read_table(out / "patients.parquet").num_rows == 3
     assert not list(out.glob("*.partial"))
+
+
+def test_other_commands_and_failures_exit_normally(tmp_path):
+    listed = _program("generate", "--list-scenarios", capture_output=True, text=True)
+    assert listed.returncode == 0 and "pediatrics" in listed.stdout
+    failed = _program("generate", "-n", 0, "-o", tmp_path, capture_output=True, text=True)
+    assert failed.returncode == 2 and "teardown ran" in failed.stderr
+    other = _program("modules", "list", capture_output=True, text=True)
+    assert other.returncode == 0 and "teardown ran" in other.stderr
+
+
+def test_generate_with_stdout_closed_still_succeeds(tmp_path):
+    # with descriptor 1 closed, Python sets sys.stdout to None
+    done = _program("generate", "-n", 2, "-o", tmp_path / "out", stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True, pass_fds=(), close_fds=True,
+                    preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "summary.json").exists()

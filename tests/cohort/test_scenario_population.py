@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pyarrow.compute as pc
 import pytest
 
 import hospigen
+from hospigen.engine.scenario import MORE_OFFSET, load_scenario, world_keys
 
 AS_OF = dt.date(2025, 1, 1)
 
@@ -37,8 +39,24 @@ def test_every_patient_fits_the_scenario(scenario, n, low, high, female):
         assert abs(share - female) < 0.04
 
 
-def test_patients_found_early_keep_their_identity_in_larger_runs():
-    small = hospigen.generate(40, seed=1, as_of=AS_OF, scenario="pediatrics", years_of_history=1)
-    large = hospigen.generate(400, seed=1, as_of=AS_OF, scenario="pediatrics", years_of_history=1)
-    ids = large["patients"].column("patient_id").to_pylist()[:40]
+def test_patient_k_is_the_same_whatever_the_run_size_or_sharding():
+    # patient 177 of pediatrics with seed 1 misses all of its first 256 candidates: the
+    # further search must also be a pure function of the patient number
+    assert world_keys(1, load_scenario("pediatrics"), np.array([177]))[0] >= MORE_OFFSET
+    small = hospigen.generate(178, seed=1, as_of=AS_OF, scenario="pediatrics", years_of_history=1)
+    large = hospigen.generate(
+        400, seed=1, as_of=AS_OF, scenario="pediatrics", years_of_history=1, shard_size=100
+    )
+    ids = large["patients"].column("patient_id").to_pylist()[:178]
     assert small["patients"].column("patient_id").to_pylist() == ids
+
+
+def test_a_band_nobody_fits_fails_at_once_with_a_clear_error(cli, tmp_path):
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "ancient.yaml").write_text(
+        'name: ancient\ndescription: nobody lives this long\nage_dist: {"130-140": 1.0}\n'
+    )
+    done = cli("generate", "-n", 500, "--scenario", "ancient", "--modules-dir", tmp_path,
+               "-o", tmp_path / "out", "--as-of", "2025-01-01")  # fmt: skip
+    assert done.exit_code == 2
+    assert "scenario ancient: cannot find people for its age/sex mix" in done.stderr

@@ -12,7 +12,6 @@ cost about a quarter of a second, a large share of a small run.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import importlib
 import os
 import pkgutil
@@ -120,13 +119,17 @@ def _tune_allocators_for_batch(args: list[str]) -> None:
     glibc's thresholds are set with ``mallopt`` because it reads its ``MALLOC_*`` variables
     only at process start. With them, up to 1 GiB of freed heap is kept instead of trimmed, and
     arrays below 1 GiB come from the heap rather than from a mapping of their own that is
-    unmapped when freed (glibc's own threshold adapts only up to 32 MiB).
+    unmapped when freed (glibc's own threshold adapts only up to 32 MiB; a thread's own arena
+    still maps what its 64 MiB heaps cannot hold).
+
+    Only :func:`run` (the program) calls this: settings made here last for the whole process.
     """
     if not args or args[0] not in _BATCH_COMMANDS:
         return
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
-    if sys.platform != "linux" or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+    glibc_settings = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+    if sys.platform != "linux" or any(name in os.environ for name in glibc_settings):
         return
     import ctypes
 
@@ -140,9 +143,10 @@ def _tune_allocators_for_batch(args: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the CLI; user errors print one line and set the exit code."""
+    """Run the CLI (``argv``: the arguments, default ``sys.argv[1:]``) and return its exit code;
+    user errors print one line. For use inside a process that goes on; the ``hospigen``
+    program itself is :func:`run`."""
     args = sys.argv[1:] if argv is None else list(argv)
-    _tune_allocators_for_batch(args)
     try:
         code = _fast(args)
     except HospigenError as exc:
@@ -157,10 +161,25 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("[bold red]aborted[/]")
         return 130
     if code is not None:
-        if argv is None:  # the program itself, not a caller in this process
-            _exit_without_teardown(code)
         return code
-    return _main_typer(argv)
+    return _main_typer(args)
+
+
+def run() -> NoReturn:
+    """The ``hospigen`` program: :func:`main` on the command line's arguments, then exit.
+
+    Batch commands get allocator settings that keep freed memory for reuse
+    (:func:`_tune_allocators_for_batch`), and a successful ``generate`` ends without the
+    interpreter's teardown (:func:`_exit_without_teardown`) unless a profiler or tracer
+    (cProfile, coverage) is watching and still has to write its results.
+    """
+    args = sys.argv[1:]
+    _tune_allocators_for_batch(args)
+    code = main(args)
+    watched = sys.getprofile() is not None or sys.gettrace() is not None
+    if code == 0 and args and args[0] == "generate" and not watched:
+        _exit_without_teardown(code)
+    sys.exit(code)
 
 
 def _exit_without_teardown(code: int) -> NoReturn:
@@ -169,13 +188,19 @@ def _exit_without_teardown(code: int) -> NoReturn:
     By then every file is closed and in place and the writer threads have stopped; what the
     teardown would add is freeing ~10^5 objects and every cached array one at a time, and a last
     garbage collection: 0.05-0.1 s, a sixth of a 200-patient run. atexit handlers still run,
-    and the output streams are flushed.
+    and the output streams are flushed; a flush that fails ends with 120, as Python's own exit
+    does.
     """
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        # a closed pipe (``| head``): there is nothing more to say there
-        with contextlib.suppress(OSError, ValueError):
+        if stream is None:  # started with the descriptor closed
+            continue
+        try:
             stream.flush()
+        except ValueError:  # already closed by someone: nothing left to flush
+            pass
+        except OSError:  # a reader that went away (``| head``), a full disk
+            code = code or 120
     os._exit(code)
 
 
@@ -225,4 +250,4 @@ def _click_exceptions() -> tuple[type, ...]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

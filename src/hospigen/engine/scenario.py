@@ -24,7 +24,10 @@ KEY_OFFSET = 1 << 40  # conditioned populations never share keys with the plain 
 # candidates ``MORE_OFFSET + i * MORE_CANDIDATES + j``: a key range of their own, so every
 # patient found among the first 256 keeps its key.
 MORE_CANDIDATES = 1 << 16
-MORE_OFFSET = 1 << 41  # above every first-round key (i < 2**32); i below 2**24 stays below 2**42
+MORE_OFFSET = 1 << 41  # above every first-round key (i < 2**32)
+# record ids multiply a patient key by 2**20 in 64 bits, so keys must stay below 2**44: the
+# further candidates of patient i reach MORE_OFFSET + (i + 1) * 2**16, below 2**42 for i < 2**24
+MAX_SCENARIO_PATIENTS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,10 @@ def _more_candidates(
 ) -> np.ndarray:
     """World keys in the age band ``[lo, hi)`` (and of the wanted sex) for the patients whose
     first candidates all missed, searched in blocks of 256 further candidates."""
+    if int(index.max()) >= MAX_SCENARIO_PATIENTS:
+        limit = f"{MAX_SCENARIO_PATIENTS:,}"
+        raise ModuleError(f"scenario {name}: at most {limit} patients for a mix this narrow")
+    _fail_fast_if_empty(seed, name, lo, hi, want_f)
     chosen = np.full(len(index), -1, dtype=np.int64)
     for block in range(0, MORE_CANDIDATES, CANDIDATES):
         todo = np.flatnonzero(chosen < 0)
@@ -166,3 +173,16 @@ def _more_candidates(
         first = ok.argmax(axis=1)
         chosen[todo[found]] = cand[found, first[found]]
     raise ModuleError(f"scenario {name}: cannot find people for its age/sex mix")
+
+
+def _fail_fast_if_empty(seed: int, name: str, lo: np.ndarray, hi: np.ndarray, want_f) -> None:
+    """Raise at once when nobody in a sample of 65,536 world people fits one of the targets
+    (an age band beyond any lifespan, say), instead of after 65,536 candidates per patient."""
+    age, female = draw_age_sex(seed, np.arange(MORE_CANDIDATES, dtype=np.int64))
+    sexes = [None] * len(lo) if want_f is None else want_f.tolist()
+    for low, high, wants_female in set(zip(lo.tolist(), hi.tolist(), sexes, strict=True)):
+        fits = (age >= low) & (age < high)
+        if wants_female is not None:
+            fits &= female == wants_female
+        if not fits.any():
+            raise ModuleError(f"scenario {name}: cannot find people for its age/sex mix")
