@@ -21,8 +21,14 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _BYTE_HEX = (_HEX[np.arange(256) >> 4].astype(np.uint16)) | (
     _HEX[np.arange(256) & 15].astype(np.uint16) << 8
 )
-# (start, end) of the 32 hex digits' groups in the 36-character canonical form, and in the digits
-_GROUPS = ((0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20))
+# The 32 hex digits' groups (8-4-4-4-12) as fields of a row, and the 36-character canonical
+# form as the same fields with a dash between them: a field-by-field copy moves each group as
+# one item (twice as fast as copying 2-D slices of bytes, whose rows are 4-12 bytes long).
+_DIGIT_GROUPS = np.dtype([("a", "V8"), ("b", "V4"), ("c", "V4"), ("d", "V4"), ("e", "V12")])
+_CANONICAL = np.dtype(
+    {"names": list("abcde"), "formats": ["V8", "V4", "V4", "V4", "V12"],
+     "offsets": [0, 9, 14, 19, 24], "itemsize": 36}
+)  # fmt: skip
 
 
 def _uuid_bytes(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -36,8 +42,9 @@ def _uuid_bytes(seed: int, kind: str, keys: Sequence[int] | np.ndarray) -> np.nd
     words[:, 0], words[:, 1] = hi, lo
     digits = _BYTE_HEX[words.view(np.uint8).reshape(-1, 16)].view(np.uint8)  # (n, 32)
     out = np.full((len(hi), 36), ord("-"), dtype=np.uint8)
-    for start, stop, first in _GROUPS:
-        out[:, start:stop] = digits[:, first : first + stop - start]
+    groups, canonical = digits.view(_DIGIT_GROUPS).ravel(), out.view(_CANONICAL).ravel()
+    for name in _DIGIT_GROUPS.names:
+        canonical[name] = groups[name]
     return out
 
 
