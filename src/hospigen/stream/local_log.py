@@ -185,8 +185,7 @@ class LocalLogReader:
         read so far, rather than ``READ_BYTES`` at once: reading and scanning 512 MiB to keep
         a fifth of it cost more CPU than the framing of the messages kept.
         """
-        est = int(max_messages * self._bytes_per_message * 1.05) + 65_536
-        buf = np.empty(min(READ_BYTES, est), np.uint8)  # pages are touched only when read into
+        buf = np.empty(0, np.uint8)  # grown to each read's size; pages are touched when read
         filled, count, ends = 0, 0, []
         while count < max_messages and filled < READ_BYTES:
             located = self._locate()
