@@ -10,9 +10,9 @@ seed cohort's formats, the copy was 28 % of all CPU samples.
 :class:`OutputFile` gathers what it is given in a page-aligned staging buffer (``O_DIRECT``
 needs aligned memory, offsets and lengths) and writes whole blocks of it directly; the last
 partial block is written the ordinary way at close. Where the file system refuses
-``O_DIRECT`` (tmpfs before Linux 6.6, some network file systems, systems other than Linux) or a direct write
-fails for alignment, the file is written the ordinary way throughout. Either way the bytes
-are the same. ``HOSPIGEN_DIRECT_IO=0`` turns direct writes off.
+``O_DIRECT`` (tmpfs before Linux 6.6, some network file systems, systems other than Linux) or
+a direct write fails for alignment, the file is written the ordinary way throughout. Either
+way the bytes are the same. ``HOSPIGEN_DIRECT_IO=0`` turns direct writes off.
 
 The trade-off: direct writes wait for the device (this machine's disk takes 1.7-2.4 GB/s, far
 faster than the writers fill it), and the files are not left in the page cache for a reader

@@ -301,7 +301,7 @@ class Hl7Writer:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        for view in ShardView(tables).windows(WINDOW):
+        for view in ShardView(tables, ("encounters", "observations")).windows(WINDOW):
             renderer = _Hl7Renderer(view, self.mllp)
             for handle, block in zip(self._files, (renderer.adt(), renderer.oru()), strict=True):
                 if block is not None:

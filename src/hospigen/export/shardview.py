@@ -9,6 +9,7 @@ Sorting by (patient, time, id) makes the output independent of the row order the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from functools import cache
 
 import numpy as np
@@ -137,14 +138,18 @@ class Columns(dict):
 class ShardView:
     """Patients of one shard in key order, and every child table grouped by patient."""
 
-    def __init__(self, tables: dict[str, pa.Table]) -> None:
+    def __init__(
+        self, tables: dict[str, pa.Table], children: Collection[str] | None = None
+    ) -> None:
+        """``children``: the child tables a renderer reads (default: all of them); only those
+        are sorted, as a sorted copy of each is made per writer and shard."""
         patients = tables["patients"].sort_by("patient_key")
         self.patients = Columns(patients, {}, np.arange(patients.num_rows + 1))
         self.count = patients.num_rows
         self.children: dict[str, Columns] = {}
         for name, (time_col, id_col) in CHILD_ORDER.items():
             table = tables.get(name)
-            if table is not None:
+            if table is not None and (children is None or name in children):
                 self.children[name] = self._group(table, time_col, id_col)
 
     def _group(self, table: pa.Table, time_col: str, id_col: str) -> Columns:

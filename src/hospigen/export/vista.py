@@ -121,6 +121,10 @@ def _fm_column(cols: Columns, table: pa.Table, name: str, with_time: bool = True
     return [v if ok else "" for v, ok in zip(out, valid.tolist(), strict=True)]
 
 
+# the child tables the globals are built from (the others are not sorted for this writer)
+_CHILDREN = ("encounters", "observations", "conditions")
+
+
 class VistaWriter:
     """Streams ZWR nodes shard by shard; file headers (counts, last IENs) at close."""
 
@@ -138,7 +142,7 @@ class VistaWriter:
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:
             return
-        for view in ShardView(tables).windows(5000):
+        for view in ShardView(tables, _CHILDREN).windows(5000):
             self._write_window(view)
 
     def _write_window(self, view: ShardView) -> None:
@@ -148,7 +152,7 @@ class VistaWriter:
         dfn = pc.add(p.table["patient_key"], 1).to_numpy()
         lines = [self._patient(p, i, int(dfn[i])) for i in range(view.count)]
         blocks = [Rendered("DPT", pa.array(lines, pa.string()), np.arange(view.count + 1))]
-        enc, obs, cond = (view.child(n) for n in ("encounters", "observations", "conditions"))
+        enc, obs, cond = (view.child(n) for n in _CHILDREN)
         if enc is not None:
             blocks.append(self._visits(enc, dfn))
         if obs is not None:
