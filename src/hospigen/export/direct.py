@@ -50,7 +50,10 @@ def _take_stage() -> mmap.mmap:
     with _STAGES_LOCK:
         if _FREE_STAGES:
             return _FREE_STAGES.pop()
-    return mmap.mmap(-1, STAGE_BYTES)
+    # private: an anonymous mmap is shared by default, and a forked worker would write into
+    # the very pages its parent stages
+    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
+    return mmap.mmap(-1, STAGE_BYTES, flags=flags) if flags else mmap.mmap(-1, STAGE_BYTES)
 
 
 def _give_back(stage: mmap.mmap) -> None:
