@@ -116,22 +116,6 @@ def test_an_error_other_than_einval_is_raised_and_the_file_still_closes(tmp_path
     assert out.closed
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-def test_a_forked_worker_does_not_write_into_its_parents_stage():
-    # generate -w N forks workers after writers have staged bytes: the pages must not be shared
-    stage = direct._take_stage()
-    try:
-        stage[:6] = b"parent"
-        pid = os.fork()
-        if pid == 0:  # the child writes into its copy of the stage, then leaves at once
-            stage[:6] = b"child!"
-            os._exit(0)
-        os.waitpid(pid, 0)
-        assert stage[:6] == b"parent"
-    finally:
-        direct._give_back(stage)
-
-
 def test_arrow_writers_through_the_sink_write_the_same_csv(tmp_path):
     table = pa.table({"id": [f"row-{i}" for i in range(200_000)], "n": list(range(200_000))})
     sink = arrow_sink(tmp_path / "direct.csv")

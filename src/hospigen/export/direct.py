@@ -50,10 +50,7 @@ def _take_stage() -> mmap.mmap:
     with _STAGES_LOCK:
         if _FREE_STAGES:
             return _FREE_STAGES.pop()
-    # private: an anonymous mmap is shared by default, and a forked worker would write into
-    # the very pages its parent stages
-    flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_ANONYMOUS", 0)
-    return mmap.mmap(-1, STAGE_BYTES, flags=flags) if flags else mmap.mmap(-1, STAGE_BYTES)
+    return mmap.mmap(-1, STAGE_BYTES)
 
 
 def _give_back(stage: mmap.mmap) -> None:
