@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from hospigen import export
-from hospigen.export.buffers import write_all
+from hospigen.export.buffers import write_all, write_file
 from hospigen.export.fhir_group import FhirGroupWriter, group
 from hospigen.export.fhir_resources import DERIVED_NS
 from hospigen.export.lanes import Lanes
@@ -84,8 +84,7 @@ def test_uuid5_text_equals_uuid5_per_name():
 def test_write_all_writes_more_buffers_than_one_writev_takes(tmp_path):
     buffers = [str(i).encode() * (i % 5) for i in range(5000)]
     buffers[7] = memoryview(b"0123456789")[2:6]
-    with open(tmp_path / "f", "wb") as handle:
-        write_all(handle.fileno(), buffers)
+    write_file(tmp_path / "f", buffers)
     assert (tmp_path / "f").read_bytes() == b"".join(bytes(b) for b in buffers)
     with open(tmp_path / "f", "ab") as handle:
         write_all(handle.fileno(), [b"", b"end"])

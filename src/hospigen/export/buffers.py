@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 Buffer = bytes | memoryview
@@ -27,3 +28,12 @@ def write_all(fd: int, buffers: Sequence[Buffer]) -> None:
         views = views[done:]
         if written:  # a partial write stopped inside this buffer
             views[0] = views[0][written:]
+
+
+def write_file(path: Path, buffers: Sequence[Buffer]) -> None:
+    """Create (or truncate) ``path`` holding the concatenation of ``buffers``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        write_all(fd, buffers)
+    finally:
+        os.close(fd)

@@ -10,12 +10,13 @@ manifest).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 
-from hospigen.export.direct import OutputFile
+from hospigen.export.buffers import write_all
 from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant, shared_resources
 from hospigen.export.folder import AtomicFolder
@@ -37,22 +38,23 @@ class BulkNdjsonWriter:
         self.last_updated = instant(context.generated_at)
         self.base_url = str_option(context, "bulk_ndjson", "base_url", "").rstrip("/")
         self.seed = context.seed
-        self._files: dict[str, OutputFile] = {}  # kind → its file
+        self._files: dict[str, int] = {}  # kind → file descriptor
         self.counts: dict[str, int] = {}
 
-    def _handle(self, kind: str) -> OutputFile:
-        out = self._files.get(kind)
-        if out is None:
-            out = self._files[kind] = OutputFile(self.folder.path / f"{kind}.ndjson")
+    def _handle(self, kind: str) -> int:
+        fd = self._files.get(kind)
+        if fd is None:
+            path = self.folder.path / f"{kind}.ndjson"
+            fd = self._files[kind] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             self.counts[kind] = 0
-        return out
+        return fd
 
     def _emit(self, resources: list[dict] | object) -> None:
         lines: dict[str, list[bytes]] = {}
         for res in resources:
             lines.setdefault(res["resourceType"], []).append(orjson.dumps(res) + b"\n")
         for kind, chunk in lines.items():
-            self._handle(kind).writev(chunk)
+            write_all(self._handle(kind), chunk)
             self.counts[kind] += len(chunk)
 
     def write(self, tables: dict[str, pa.Table]) -> None:
@@ -73,12 +75,12 @@ class BulkNdjsonWriter:
             if len(block.text):  # no file for a type without resources
                 by_kind.setdefault(block.kind, []).append(block)
         for kind, same in by_kind.items():
-            out = self._handle(kind)
+            fd = self._handle(kind)
             self.counts[kind] += sum(len(b.text) for b in same)
             if len(same) == 1:  # rows are in patient order already: the whole buffer
-                out.write(same[0].all_bytes())
+                write_all(fd, [same[0].all_bytes()])
             else:  # patient by patient, so the line order never depends on the window
-                out.writev([b.patient_bytes(i) for i in range(view.count) for b in same])
+                write_all(fd, [b.patient_bytes(i) for i in range(view.count) for b in same])
 
     def _url(self, kind: str) -> str:
         name = f"{kind}.ndjson"
@@ -106,8 +108,8 @@ class BulkNdjsonWriter:
             {"name": "mode", "valueCode": "InitialLoad"}, *inputs]}  # fmt: skip
 
     def close(self) -> list[Path]:
-        for out in self._files.values():
-            out.close()
+        for fd in self._files.values():
+            os.close(fd)
         opts = orjson.OPT_INDENT_2
         (self.folder.path / "manifest.json").write_bytes(orjson.dumps(self.manifest(), option=opts))
         (self.folder.path / "parameters.json").write_bytes(

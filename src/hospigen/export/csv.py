@@ -7,7 +7,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from hospigen.export.direct import arrow_sink
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.tabular import atomic_path, for_text
 
@@ -27,9 +26,9 @@ class _CsvWriter:
             text = for_text(table)
             if name not in self._writers:
                 path = atomic_path(self.out_dir / f"{name}.csv")
-                # buffered by Arrow: a Python file called for every batch would take the GIL
-                # back each time, and the writer threads would wait on the simulation's thread
-                self._files[name] = arrow_sink(path)
+                # Arrow's own file, not a Python one: a Python file makes every write take
+                # the GIL back, and the writer threads would wait on the simulation's thread
+                self._files[name] = pa.OSFile(str(path), "wb")
                 self._writers[name] = pacsv.CSVWriter(self._files[name], text.schema)
             self._writers[name].write_table(text)
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.export.direct import OutputFile
 from hospigen.export.fhir_resources import BP_PANEL, DERIVED_NS, _display
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.options import bool_option
@@ -296,7 +296,7 @@ class Hl7Writer:
         self.folder.mkdir(parents=True, exist_ok=True)
         ext = "mllp" if self.mllp else "hl7"
         self.paths = [self.folder / f"adt.{ext}", self.folder / f"oru.{ext}"]
-        self._files = [OutputFile(atomic_path(p)) for p in self.paths]
+        self._files: list[BinaryIO] = [open(atomic_path(p), "wb") for p in self.paths]  # noqa: SIM115
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" not in tables:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hospigen.export.direct import arrow_sink
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.tabular import atomic_path
 
@@ -35,7 +34,6 @@ class _ParquetWriter:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
         self._writers: dict[str, pq.ParquetWriter] = {}
-        self._sinks: dict[str, pa.NativeFile] = {}
         self._pending: dict[str, list[pa.Table]] = {}
         self._done: list[Path] = []
 
@@ -43,9 +41,8 @@ class _ParquetWriter:
         for name, table in tables.items():
             if name not in self._writers:
                 path = atomic_path(self.out_dir / f"{name}.parquet")
-                self._sinks[name] = arrow_sink(path)
                 self._writers[name] = pq.ParquetWriter(
-                    self._sinks[name],
+                    path,
                     table.schema,
                     compression="zstd",
                     use_dictionary=_dictionary_columns(table.schema),
@@ -73,7 +70,6 @@ class _ParquetWriter:
         if name in self._writers:
             self._flush(name, final=True)
             self._writers.pop(name).close()
-            self._sinks.pop(name).close()
             del self._pending[name]
             final = self.out_dir / f"{name}.parquet"
             atomic_path(final).replace(final)

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from hospigen.export.direct import write_file
+from hospigen.export.buffers import write_file
 from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant
 from hospigen.export.folder import AtomicFolder

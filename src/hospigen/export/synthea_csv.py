@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from hospigen.export.direct import arrow_sink
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import iso_date, iso_seconds
@@ -208,7 +207,7 @@ class SyntheaCsvWriter:
                 continue
             text = project(name, table)
             if name not in self._writers:
-                self._files[name] = arrow_sink(self.folder.path / f"{LAYOUT[name][0]}.csv")
+                self._files[name] = open(self.folder.path / f"{LAYOUT[name][0]}.csv", "wb")  # noqa: SIM115
                 opts = pacsv.WriteOptions(quoting_style="needed")
                 self._writers[name] = pacsv.CSVWriter(
                     self._files[name], text.schema, write_options=opts

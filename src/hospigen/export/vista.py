@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hospigen.export.direct import OutputFile
 from hospigen.export.fhir_resources import BP_PANEL
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import Columns, ShardView, epoch_seconds
@@ -131,7 +131,7 @@ class VistaWriter:
     def __init__(self, out_dir: Path, context: ExportContext) -> None:
         self.path = out_dir / "vista" / "vista_globals.zwr"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = OutputFile(atomic_path(self.path))
+        self._file: BinaryIO = open(atomic_path(self.path), "wb")  # noqa: SIM115
         stamp = context.generated_at.strftime("%d-%b-%Y %H:%M:%S").upper()
         self._file.write(f"hospigen VistA globals (seed {context.seed})\n{stamp} ZWR\n".encode())
         self.created = fileman(np.array([int(context.generated_at.timestamp())]), False)[0]
