@@ -12,7 +12,9 @@ steadier figure.
 Children run with compiled bytecode, as an installed package does: if PYTHONDONTWRITEBYTECODE
 is set (it is in some sandboxes), every start would recompile hospigen's ~50 modules (~0.07 s),
 so the children get a private PYTHONPYCACHEPREFIX and a warm-up run fills it. The start-up
-floor (interpreter + numpy + pyarrow imports, and a 1-patient run) is printed first.
+floor (interpreter + numpy + pyarrow imports, and a 1-patient run) is printed first; after the
+runs, the encoding floor of the 2,000-patient cohort (its tables encoded as Parquet and CSV in
+memory, nothing simulated) shows how much of the 100x target those fixed costs already take.
 """
 
 from __future__ import annotations
@@ -102,6 +104,34 @@ def floor(tmp: Path, repeat: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def encoding_floor(folder: Path, repeat: int) -> tuple[float, float]:
+    """CPU seconds (Parquet, CSV) to encode a run's tables in memory, read back from the run's
+    Parquet files: Parquet by Arrow alone (zstd, as the exporter writes it), CSV by Arrow's
+    writer after hospigen's text conversion (the exporter's path, and 4-5x faster here than
+    Arrow's own CSV writer on the typed tables, whose timestamps dominate). Best of ``repeat``."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from hospigen.export.tabular import for_text
+
+    tables = [pq.read_table(path) for path in sorted(folder.glob("*.parquet"))]
+
+    def best(encode) -> float:
+        least = float("inf")
+        for _ in range(repeat):
+            start = time.process_time()
+            for table in tables:
+                encode(table)
+            least = min(least, time.process_time() - start)
+        return least
+
+    return (
+        best(lambda t: pq.write_table(t, pa.BufferOutputStream(), compression="zstd")),
+        best(lambda t: pacsv.write_csv(for_text(t), pa.BufferOutputStream())),
+    )
+
+
 def main() -> None:
     import os
 
@@ -118,7 +148,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _ENV.update(_child_env(Path(tmp) / "pycache"))
         run(["-n", "1", "--output-format", "both"], Path(tmp) / "warm-up", repeat=1)
-        for name, wall, cpu in floor(Path(tmp), repeat):
+        floors = floor(Path(tmp), repeat)
+        for name, wall, cpu in floors:
             print(f"start-up floor: {name:<42} wall {wall:.2f} s, CPU {cpu:.2f} s")
         # -w 2 needs at least 2 shards: 2,000 patients in shards of 1,000
         seed = [(200, 1, 5_000), (2000, 1, 5_000), (2000, 2, 1_000)]
@@ -166,6 +197,17 @@ def main() -> None:
                     f"{n / secs:,.0f} patients/s (target 20,000)",
                     counts,
                 )
+            )
+        if not small:
+            parquet, csv = encoding_floor(Path(tmp) / "seed2000-1", repeat)
+            imports = floors[0][1]
+            cores = os.cpu_count() or 1
+            print(
+                f"floor of the 2,000-patient seed cohort: encoding its tables takes {parquet:.2f}"
+                f" CPU-s as Parquet (Arrow alone) and {csv:.2f} as CSV; with the imports' "
+                f"{imports:.2f} s that is at least {imports + (parquet + csv) / cores:.2f} s on "
+                f"{cores} cores before anything is simulated (100x target: "
+                f"{SEED_REF[2000] / 100:.3f} s)"
             )
     print(f"load average after the runs {os.getloadavg()[0]:.1f}")
     print(
