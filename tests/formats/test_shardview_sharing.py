@@ -1,0 +1,69 @@
+"""Writers of the same shard share one sorted copy of each child table, and only that."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+import pyarrow as pa
+import pytest
+
+from hospigen.export import shardview
+from hospigen.export.shardview import ShardView
+from tests.formats.tables_fixture import clinical_tables
+
+
+@pytest.fixture()
+def tables(world):
+    return clinical_tables(world, range(12))
+
+
+def test_views_of_the_same_tables_share_the_sorted_rows_but_not_derived_columns(tables):
+    fhir, hl7 = ShardView(tables), ShardView(tables, ("encounters", "observations"))
+    assert fhir.child("observations").table is hl7.child("observations").table
+    assert hl7.child("conditions") is None and fhir.child("conditions") is not None
+    # renderers attach derived columns to their own Columns: one writer's never shows in another
+    hl7.child("encounters").add("_start", ["x"] * hl7.child("encounters").table.num_rows)
+    assert "_start" in hl7.child("encounters")
+    assert "_start" not in fhir.child("encounters")
+
+
+def test_the_sorted_rows_are_those_a_view_alone_would_make(tables):
+    shared = ShardView(tables).child("observations")
+    copied = {name: pa.table(t.columns, schema=t.schema) for name, t in tables.items()}
+    alone = ShardView(copied).child("observations")  # new table objects: not shared
+    assert alone.table is not shared.table
+    assert alone.table.equals(shared.table)
+    assert alone.starts.tolist() == shared.starts.tolist()
+
+
+def test_threads_asking_at_once_get_one_copy(tables):
+    views: list[ShardView] = []
+
+    def build():
+        views.append(ShardView(tables))
+
+    threads = [threading.Thread(target=build) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(v.child("encounters").table) for v in views}) == 1
+
+
+def test_an_entry_goes_with_its_tables(world):
+    before = len(shardview._SORTED._entries)
+    tables = clinical_tables(world, range(5))
+    ShardView(tables)
+    assert len(shardview._SORTED._entries) > before
+    del tables
+    gc.collect()
+    assert len(shardview._SORTED._entries) == before
+
+
+def test_an_orphan_row_fails_every_view(world):
+    tables = clinical_tables(world, range(4))
+    tables["patients"] = tables["patients"].slice(1)  # the first patient's rows are orphans
+    for _ in range(2):  # the second view gets the first one's error, not a half-made copy
+        with pytest.raises(ValueError, match="absent from the shard"):
+            ShardView(tables)
