@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 
 import pyarrow as pa
@@ -67,3 +68,14 @@ def test_an_orphan_row_fails_every_view(world):
     for _ in range(2):  # the second view gets the first one's error, not a half-made copy
         with pytest.raises(ValueError, match="absent from the shard"):
             ShardView(tables)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_worker_does_not_inherit_a_held_lock():
+    # generate -w N forks workers while writer threads may be inside the cache
+    with shardview._SORTED._lock:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if shardview._SORTED._lock.acquire(timeout=5) else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -9,6 +9,7 @@ Sorting by (patient, time, id) makes the output independent of the row order the
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import weakref
 from collections.abc import Callable, Collection
@@ -178,6 +179,9 @@ class _SortedOnce:
 
 
 _SORTED = _SortedOnce()
+if hasattr(os, "register_at_fork"):
+    # a worker forked while a writer thread held the lock would otherwise inherit it held
+    os.register_at_fork(after_in_child=_SORTED.__init__)
 
 
 class ShardView:
