@@ -79,3 +79,27 @@ def test_a_forked_worker_does_not_inherit_a_held_lock():
             os._exit(0 if shardview._SORTED._lock.acquire(timeout=5) else 3)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_collection_while_the_cache_is_locked_does_not_deadlock(monkeypatch):
+    cache = shardview._SortedOnce()
+    child, patients = pa.table({"a": [1]}), pa.table({"b": [1]})
+    cache.get((child, patients), lambda: ("old", None))
+    cycle: list = [child, patients]
+    cycle.append(cycle)  # garbage only a collection frees: its finalizers run inside it
+    del child, patients, cycle
+    real_future = shardview.Future
+
+    def collecting_future():  # an allocation under the lock may start a collection
+        gc.collect()
+        return real_future()
+
+    monkeypatch.setattr(shardview, "Future", collecting_future)
+    got = []
+    fresh = (pa.table({"a": [2]}), pa.table({"b": [2]}))
+    worker = threading.Thread(
+        target=lambda: got.append(cache.get(fresh, lambda: ("new", None))), daemon=True
+    )
+    worker.start()
+    worker.join(10)
+    assert got == [("new", None)]

@@ -150,7 +150,9 @@ class _SortedOnce:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # re-entrant: allocating under the lock may run a garbage collection whose finalizers
+        # call _drop on this same thread
+        self._lock = threading.RLock()
         self._entries: dict[tuple[int, int], Future] = {}
 
     def get(self, sources: tuple[pa.Table, pa.Table], make: Callable[[], tuple]) -> tuple:
