@@ -52,32 +52,72 @@ def test_threads_asking_at_once_get_one_copy(tables):
     assert len({id(v.child("encounters").table) for v in views}) == 1
 
 
-def test_an_entry_goes_with_its_tables(world):
-    before = len(shardview._SORTED._entries)
+@pytest.fixture()
+def cache(monkeypatch):
+    """A fresh cache for the views of one test (other tests' tables may still be alive)."""
+    fresh = shardview._SortedOnce()
+    monkeypatch.setattr(shardview, "_SORTED", fresh)
+    return fresh
+
+
+def test_an_entry_goes_with_its_tables(world, cache):
     tables = clinical_tables(world, range(5))
     ShardView(tables)
-    assert len(shardview._SORTED._entries) > before
+    assert cache._entries
     del tables
     gc.collect()
-    assert len(shardview._SORTED._entries) == before
+    assert not cache._entries
 
 
-def test_an_orphan_row_fails_every_view(world):
+def test_an_orphan_row_fails_every_view_and_is_not_kept(world, cache):
     tables = clinical_tables(world, range(4))
     tables["patients"] = tables["patients"].slice(1)  # the first patient's rows are orphans
-    for _ in range(2):  # the second view gets the first one's error, not a half-made copy
+    for _ in range(2):  # the second view tries again and fails the same way
         with pytest.raises(ValueError, match="absent from the shard"):
             ShardView(tables)
+    assert not cache._entries  # a kept error would hold the tables through its traceback
+
+
+def test_a_grouping_that_asks_for_itself_fails_instead_of_waiting(cache):
+    sources = (pa.table({"a": [1]}), pa.table({"b": [1]}))
+    with pytest.raises(RuntimeError, match="asked for itself"):
+        cache.get(sources, lambda: cache.get(sources, lambda: ("inner", None)))
+    assert cache.get(sources, lambda: ("again", None)) == ("again", None)
+
+
+def test_a_failure_while_registering_leaves_no_entry_to_wait_on(cache):
+    sources = (pa.table({"a": [1]}), ("a tuple", "cannot be weakly referenced"))
+    with pytest.raises(TypeError):
+        cache.get(sources, lambda: ("x", None))
+    assert not cache._entries  # the next caller would otherwise wait for it forever
+
+
+def test_children_must_be_names_not_one_name(tables):
+    with pytest.raises(TypeError, match="collection of table names"):
+        ShardView(tables, "encounters")
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
-def test_a_forked_worker_does_not_inherit_a_held_lock():
+def test_a_forked_worker_does_not_inherit_a_lock_a_writer_thread_holds():
     # generate -w N forks workers while writer threads may be inside the cache
-    with shardview._SORTED._lock:
+    held, release = threading.Event(), threading.Event()
+
+    def writer():
+        with shardview._SORTED._lock:
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    held.wait(10)
+    try:
         pid = os.fork()
         if pid == 0:
             os._exit(0 if shardview._SORTED._lock.acquire(timeout=5) else 3)
-    _, status = os.waitpid(pid, 0)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        thread.join()
     assert os.waitstatus_to_exitcode(status) == 0
 
 
@@ -103,3 +143,4 @@ def test_a_collection_while_the_cache_is_locked_does_not_deadlock(monkeypatch):
     worker.start()
     worker.join(10)
     assert got == [("new", None)]
+    assert len(cache._entries) == 1  # the collected pair's entry went, the new one stays

@@ -140,13 +140,14 @@ class Columns(dict):
 
 
 class _SortedOnce:
-    """The grouped (sorted) copy of each child table, made once for all the writers of a run.
+    """The grouped (sorted) copy of each child table, made once for all the writers of a shard.
 
     The FHIR, HL7 and VistA writers get the same shard's tables on threads of their own; each
-    sorting them alone kept three copies of the biggest tables alive (~270 MB more for the
-    seed cohort's 2,000 patients). Rows are grouped against the shard's patients, so an entry
-    is keyed by the (child table, patients table) pair and lives as long as both: it is dropped
-    when either is collected, so new tables that reuse the addresses are never mistaken for it.
+    sorting them alone kept a copy per writer of the biggest tables alive (sharing took 150 MB
+    off the fresh memory of the seed cohort's 2,000 patients in their text formats). Rows are
+    grouped against the shard's patients, so an entry is keyed by the (child table, patients
+    table) pair and lives as long as both: it is dropped when either is collected, so new
+    tables that reuse the addresses are never mistaken for it. A failed grouping is not kept.
     """
 
     def __init__(self) -> None:
@@ -157,21 +158,30 @@ class _SortedOnce:
 
     def get(self, sources: tuple[pa.Table, pa.Table], make: Callable[[], tuple]) -> tuple:
         """The grouped copy of a (child table, patients table) pair: made by ``make`` for the
-        first caller, waited for by the others (an error is raised to each of them)."""
+        first caller, waited for by those asking meanwhile (a failure is raised to each of
+        them, and the next caller tries again)."""
         key = (id(sources[0]), id(sources[1]))
         with self._lock:
             entry = self._entries.get(key)
             mine = entry is None
             if mine:
-                entry = self._entries[key] = Future()
+                entry = Future()
+                entry.owner = threading.get_ident()  # type: ignore[attr-defined]
                 for source in sources:  # either one collected: the pair is gone
                     weakref.finalize(source, self._drop, key, id(entry))
-        if mine:
-            try:
-                entry.set_result(make())
-            except BaseException as exc:
-                entry.set_exception(exc)
-        return entry.result()
+                self._entries[key] = entry  # only once complete: no half-made entry to wait on
+            elif entry.owner == threading.get_ident() and not entry.done():  # type: ignore[attr-defined]
+                raise RuntimeError("a grouping asked for itself while it was being made")
+        if not mine:
+            return entry.result()
+        try:
+            grouped = make()
+        except BaseException as exc:
+            self._drop(key, id(entry))  # not kept: it would hold the tables via its traceback
+            entry.set_exception(exc)
+            raise
+        entry.set_result(grouped)
+        return grouped
 
     def _drop(self, key: tuple[int, int], token: int) -> None:
         # the token, not the entry: a finalizer holding the entry would keep its tables alive
@@ -194,6 +204,8 @@ class ShardView:
     ) -> None:
         """``children``: the child tables a renderer reads (default: all of them); only those
         are sorted. Writers that get the same shard's tables share one sorted copy of each."""
+        if isinstance(children, str):
+            raise TypeError("children: a collection of table names, not one name")
         patients = tables["patients"].sort_by("patient_key")
         self.patients = Columns(patients, {}, np.arange(patients.num_rows + 1))
         self.count = patients.num_rows
@@ -220,6 +232,7 @@ class ShardView:
                                (id_col, "ascending")])  # fmt: skip
         order = table.column("_patient").to_numpy()
         starts = np.searchsorted(order, np.arange(self.count + 1), side="left")
+        starts.flags.writeable = False  # shared by every writer of the shard
         return table.drop_columns(["_patient"]), starts
 
     def windows(self, size: int) -> list[ShardView]:
