@@ -129,9 +129,7 @@ def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
             break
         cand = KEY_OFFSET + index[todo] * CANDIDATES + j
         age, female = draw_age_sex(seed, cand)
-        ok = (age >= lo[todo]) & (age < hi[todo])
-        if want_f is not None:
-            ok &= female == want_f[todo]
+        ok = _fits(age, female, lo[todo], hi[todo], None if want_f is None else want_f[todo])
         fallback[todo[ok & (fallback[todo] < 0)]] = cand[ok & (fallback[todo] < 0)]
         if want_race is not None:
             race = draw_race(seed, cand)
@@ -146,6 +144,15 @@ def world_keys(seed: int, scenario: Scenario, index: np.ndarray) -> np.ndarray:
             None if want_f is None else want_f[missing],
         )  # fmt: skip
     return chosen
+
+
+def _fits(age: np.ndarray, female: np.ndarray, lo, hi, want_f) -> np.ndarray:
+    """Whether each candidate is in the age band ``[lo, hi)`` and, unless ``want_f`` is None, of
+    the wanted sex (arguments broadcast as numpy does)."""
+    ok = (age >= lo) & (age < hi)
+    if want_f is not None:
+        ok &= female == want_f
+    return ok
 
 
 def _more_candidates(
@@ -166,9 +173,8 @@ def _more_candidates(
         cand = MORE_OFFSET + index[todo, None] * MORE_CANDIDATES + j  # (patients, 256)
         age, female = draw_age_sex(seed, cand.ravel())
         age, female = age.reshape(cand.shape), female.reshape(cand.shape)
-        ok = (age >= lo[todo, None]) & (age < hi[todo, None])
-        if want_f is not None:
-            ok &= female == want_f[todo, None]
+        wanted = None if want_f is None else want_f[todo, None]
+        ok = _fits(age, female, lo[todo, None], hi[todo, None], wanted)
         found = ok.any(axis=1)
         first = ok.argmax(axis=1)
         chosen[todo[found]] = cand[found, first[found]]
@@ -181,8 +187,5 @@ def _fail_fast_if_empty(seed: int, name: str, lo: np.ndarray, hi: np.ndarray, wa
     age, female = draw_age_sex(seed, np.arange(MORE_CANDIDATES, dtype=np.int64))
     sexes = [None] * len(lo) if want_f is None else want_f.tolist()
     for low, high, wants_female in set(zip(lo.tolist(), hi.tolist(), sexes, strict=True)):
-        fits = (age >= low) & (age < high)
-        if wants_female is not None:
-            fits &= female == wants_female
-        if not fits.any():
+        if not _fits(age, female, low, high, wants_female).any():
             raise ModuleError(f"scenario {name}: cannot find people for its age/sex mix")
