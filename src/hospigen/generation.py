@@ -385,11 +385,12 @@ def generate(
 
 
 def _share_fhir_rendering(writers: list) -> list:
-    """Two or more FHIR formats share one rendering of each resource (export.fhir_group).
+    """The FHIR formats share one rendering of each resource, and render and write on
+    separate threads (export.fhir_group).
 
     Imported only then, so a CSV-only run does not load the FHIR renderer.
     """
-    if sum(hasattr(w, "write_window") for w in writers) < 2:
+    if not any(hasattr(w, "write_window") for w in writers):
         return writers
     from hospigen.export.fhir_group import group
 

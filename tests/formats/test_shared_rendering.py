@@ -8,6 +8,7 @@ import datetime as dt
 import threading
 import uuid
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -17,7 +18,14 @@ from hospigen.export.fhir_group import FhirGroupWriter, group
 from hospigen.export.fhir_resources import DERIVED_NS
 from hospigen.export.lanes import Lanes
 from hospigen.export.textcols import base64_text, uuid5_text
-from hospigen.generation import generated_at
+from hospigen.generation import (
+    build_shard,
+    facility_ids_used,
+    generated_at,
+    make_plan,
+    shared_tables,
+)
+from hospigen.world import World
 from tests.conftest import tree_digest
 
 FHIR = ["fhir", "bulk_ndjson", "patient_ndjson"]
@@ -45,7 +53,7 @@ def test_formats_rendered_together_equal_each_format_alone(cli, tmp_path, option
     assert summary.index('"fhir/') < summary.index('"bulk/') < summary.index('"patient_ndjson/')
 
 
-def test_group_replaces_two_or_more_fhir_writers_in_place(tmp_path):
+def test_group_replaces_the_fhir_writers_in_place(tmp_path):
     ctx = export.ExportContext(1, dt.date(2025, 1, 1), generated_at(dt.date(2025, 1, 1)))
     csv, fhir, hl7, bulk = (export.get(n).open(tmp_path, ctx)
                             for n in ("csv", "fhir", "hl7v2", "bulk_ndjson"))  # fmt: skip
@@ -53,7 +61,42 @@ def test_group_replaces_two_or_more_fhir_writers_in_place(tmp_path):
     assert grouped[0] is csv and grouped[2] is hl7 and len(grouped) == 3
     assert isinstance(grouped[1], FhirGroupWriter) and grouped[1].writers == [fhir, bulk]
     assert grouped[1].layouts == ["entries", "ndjson"]
-    assert group([csv, fhir]) == [csv, fhir]
+    # a single FHIR format is grouped too (it renders on one thread and writes on another)
+    alone = group([csv, fhir])
+    assert alone[0] is csv and isinstance(alone[1], FhirGroupWriter)
+    assert alone[1].writers == [fhir]
+    assert group([csv, hl7]) == [csv, hl7]
+
+
+@pytest.fixture(scope="module")
+def seed_plan_shards() -> tuple[list[dict], dict]:
+    """Two shards of the seed plan's tables (12 patients) and the run's shared tables."""
+    world = World(42, dt.date(2025, 1, 1))
+    plan = make_plan("oncology_survivorship", ["ckd_dialysis_planning"])
+    shards = [build_shard(world, np.arange(start, start + 6), plan) for start in (0, 6)]
+    used = pa.chunked_array([facility_ids_used(t) for t in shards], pa.string())
+    return shards, shared_tables(world, used)
+
+
+@pytest.mark.parametrize("fmt", FHIR)
+@pytest.mark.parametrize("cap", [0, 9])
+def test_a_grouped_writer_writes_the_bytes_of_the_writer_alone(tmp_path, seed_plan_shards, fmt,
+                                                                cap):  # fmt: skip
+    """What ``generate`` does (the writer inside a group) equals the writer's own ``write``."""
+    shards, shared = seed_plan_shards
+    as_of = dt.date(2025, 1, 1)
+    ctx = export.ExportContext(42, as_of, generated_at(as_of), {"fhir.bundle_max_entries": cap})
+    digests = []
+    for name, wrap in (("alone", list), ("grouped", group)):
+        writer = export.get(fmt).open(tmp_path / name, ctx)
+        (feed,) = wrap([writer])
+        assert isinstance(feed, FhirGroupWriter) == (name == "grouped")
+        for tables in [*shards, shared]:
+            feed.write(tables)
+        assert writer.close()
+        digests.append(tree_digest(tmp_path / name))
+    assert len(digests[0]) >= 12  # a file per patient at least, or one per resource type
+    assert digests[0] == digests[1]
 
 
 TEXTS = ["", "a", "ab", "abc", "abcd", 'café-au-lait\n"x"\\', None, "ü" * 7, "😀" * 5, "\x00z"]

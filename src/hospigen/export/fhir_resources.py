@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hospigen.errors import UnknownCodeError
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.shardview import Columns, ShardView, iso_date, iso_seconds
+from hospigen.export.textcols import uuid5_text
 from hospigen.terminology.lookup import default_terminology
 from hospigen.terminology.systems import CPT_URI, SYSTEM_URIS
 
@@ -673,9 +675,12 @@ def shared_resources(tables: dict[str, pa.Table], last_updated: str) -> Iterator
             yield _location(f, meta)
     prov = tables.get("providers")
     if prov is not None:
-        for p in prov.to_pylist():
+        # the roles' ids in bulk: one uuid.uuid5 object per provider costs ~10 µs each
+        names = pc.binary_join_element_wise("role", prov["provider_id"], "|")
+        roles = uuid5_text(DERIVED_NS, names).to_pylist()
+        for p, role in zip(prov.to_pylist(), roles, strict=True):
             yield _practitioner(p, meta)
-            yield _practitioner_role(p, meta)
+            yield _practitioner_role(p, role, meta)
     payers = tables.get("payers")
     if payers is not None:
         for p in payers.to_pylist():
@@ -729,11 +734,11 @@ def _practitioner(p: dict, meta: dict) -> dict:
             "gender": {"F": "female", "M": "male"}.get(p["gender"], "unknown")}  # fmt: skip
 
 
-def _practitioner_role(p: dict, meta: dict) -> dict:
+def _practitioner_role(p: dict, role_id: str, meta: dict) -> dict:
     taxonomy = {"coding": [{"system": "http://nucc.org/provider-taxonomy",
                             "code": p["taxonomy_code"], "display": p["specialty"]}],
                 "text": p["specialty"]}  # fmt: skip
-    return {"resourceType": "PractitionerRole", "id": derived_id("role", p["provider_id"]),
+    return {"resourceType": "PractitionerRole", "id": role_id,
             "meta": {**meta, "profile": [US_CORE + "us-core-practitionerrole"]},
             "active": True,
             "practitioner": {"reference": f"Practitioner/{p['provider_id']}"},
