@@ -129,6 +129,17 @@ def _load() -> float:
         return float(f.read().split()[0])
 
 
+def _drop_page_cache() -> bool:
+    """Drop the clean page cache (root only): each run then starts without the gigabytes of
+    the previous runs' output in the cache, as a user's first run would; True if dropped."""
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1")
+    except OSError:
+        return False
+    return True
+
+
 def whole_process(
     args: argparse.Namespace, formats: list[str], work: Path
 ) -> tuple[float, float, float]:
@@ -146,6 +157,7 @@ def whole_process(
         # the previous run's gigabytes are still being written back to the disk: wait for
         # that (untimed), or this run would pay for it in throttled writes and kernel time
         os.sync()
+        _drop_page_cache()
         load, before = _load(), _children_cpu()
         start = time.perf_counter()
         subprocess.run([*cmd, "-o", out], check=True, capture_output=True)
@@ -188,6 +200,8 @@ def main() -> None:
         if free < need:
             sys.exit(f"bench/formats.py: the whole-process runs need ~{need / 1e9:.0f} GB on "
                      f"this disk until they finish; {free / 1e9:.0f} GB are free")  # fmt: skip
+        dropped = "dropped" if _drop_page_cache() else "not dropped (needs root)"
+        print(f"whole-process runs: page cache synced and {dropped} before each run")
         with tempfile.TemporaryDirectory(dir=Path(__file__).parent, prefix="formats-bench-") as w:
             for label, formats in (("every format", FORMATS), ("the seed's formats", SEED_FORMATS)):
                 secs, cpu, load = whole_process(args, formats, Path(w))
