@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from hospigen.export import fhir_resources as fr
 from hospigen.export.fhir_layouts import Recipe, Ref, Styled, localized
 from hospigen.export.labpanels import effective_panel
-from hospigen.export.shardview import Columns, ShardView, iso_seconds
+from hospigen.export.shardview import Columns, ShardView
 from hospigen.export.textcols import (
     Rendered,
     base64_text,
@@ -43,6 +43,7 @@ from hospigen.export.textcols import (
     uuid5_text,
     when,
 )
+from hospigen.export.timetext import iso_seconds
 
 TERM = fr.TERMINOLOGY
 

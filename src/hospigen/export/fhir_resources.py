@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 
 from hospigen.errors import UnknownCodeError
 from hospigen.export.labpanels import effective_panel
-from hospigen.export.shardview import Columns, ShardView, iso_date, iso_seconds
+from hospigen.export.shardview import Columns, ShardView
 from hospigen.export.textcols import uuid5_text
+from hospigen.export.timetext import iso_date, iso_seconds
 from hospigen.terminology.lookup import default_terminology
 from hospigen.terminology.systems import CPT_URI, SYSTEM_URIS
 

@@ -25,9 +25,10 @@ from hospigen.export.fhir_resources import BP_PANEL, DERIVED_NS, _display
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.options import bool_option
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import ShardView, seconds_text
+from hospigen.export.shardview import ShardView
 from hospigen.export.tabular import atomic_path
 from hospigen.export.textcols import Rendered, flat, join, key, per_distinct, uuid5_text, when
+from hospigen.export.timetext import date_text, seconds_text
 
 PATIENT_CLASS = {"inpatient": "I", "emergency": "E", "snf": "I", "hospice": "I"}  # table 0004
 SEX = {"F": "F", "M": "M"}  # table 0001; anything else → U
@@ -56,7 +57,7 @@ def number(value: float) -> str:
 
 
 def _hl7_time(column: pa.ChunkedArray) -> pa.Array:
-    return seconds_text(column, "%Y%m%d", "", "", "+0000")
+    return seconds_text(column, "", "", "", "+0000")
 
 
 def hl7_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -92,8 +93,8 @@ class _Hl7Renderer:
     def _pid(self, i: int) -> str:
         p = self.view.patients
         if "_dob" not in p:
-            p.add("_dob", pc.strftime(p.table["birth_date"], format="%Y%m%d"))
-            p.add("_dod", pc.strftime(p.table["death_date"], format="%Y%m%d"))
+            p.add("_dob", date_text(p.table["birth_date"], ""))
+            p.add("_dod", date_text(p.table["death_date"], ""))
         c = p
         name = f"{esc(c['last_name'][i])}^{esc(c['first_name'][i])}^{esc(c['middle_name'][i])}"
         address = (f"{esc(c['address'][i])}^^{esc(c['city'][i])}^{esc(c['state'][i])}^"

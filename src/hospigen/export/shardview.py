@@ -14,7 +14,6 @@ import threading
 import weakref
 from collections.abc import Callable, Collection
 from concurrent.futures import Future
-from functools import cache
 
 import numpy as np
 import pyarrow as pa
@@ -34,64 +33,6 @@ CHILD_ORDER: dict[str, tuple[str, str]] = {
     "claims": ("service_date", "claim_id"),
 }
 SHARED_TABLES = ("facilities", "providers", "payers")
-
-
-@cache
-def _times_of_day(separator: str) -> pa.Array:
-    """``HH:MM:SS`` (or another separator) for every second of a day, indexed by second."""
-    sod = np.arange(86400)
-    hh, mm, ss = (pc.utf8_lpad(pa.array(x).cast(pa.string()), 2, "0")
-                  for x in (sod // 3600, sod // 60 % 60, sod % 60))  # fmt: skip
-    return pc.binary_join_element_wise(hh, mm, ss, separator)
-
-
-def seconds_text(
-    column: pa.ChunkedArray | pa.Array, date_format: str, between: str, clock: str, suffix: str
-) -> pa.Array:
-    """UTC timestamps as text: ``strftime(date_format)`` + between + HH?MM?SS + suffix.
-
-    Built from two lookups instead of ``strftime`` per row (several times faster): the date
-    part is formatted once per distinct day, the time part taken from a table of the 86,400
-    seconds of a day (``clock`` separates hours, minutes and seconds). Nulls stay null.
-    """
-    secs = column.cast(pa.timestamp("s", tz="UTC"), safe=False).cast(pa.int64())
-    if isinstance(secs, pa.ChunkedArray):
-        secs = secs.combine_chunks()
-    day, sod = np.divmod(pc.fill_null(secs, 0).to_numpy(), 86400)
-    if len(day) and day.max() - day.min() < 4 * len(day):  # dense: every day of the span
-        first = day.min()
-        days, at = np.arange(first, day.max() + 1), day - first  # no sort, unlike np.unique
-    else:
-        days, at = np.unique(day, return_inverse=True)
-    dates = pc.strftime(pa.array(days.astype("datetime64[D]")), format=date_format)
-    text = pc.binary_join_element_wise(
-        dates.take(pa.array(at)), between, _times_of_day(clock).take(pa.array(sod)), suffix, ""
-    )
-    if secs.null_count:
-        text = pc.if_else(secs.is_valid(), text, pa.scalar(None, pa.string()))
-    return text
-
-
-def iso_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """UTC timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings (sub-second part dropped)."""
-    return seconds_text(column, "%Y-%m-%d", "T", ":", "Z")
-
-
-def iso_date(column: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
-    """Dates (or timestamps) as ``YYYY-MM-DD`` strings."""
-    if pa.types.is_timestamp(column.type):
-        column = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
-    return pc.strftime(column, format="%Y-%m-%d")
-
-
-def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Timestamps or dates as int64 seconds since 1970 (nulls → minimum int64)."""
-    if pa.types.is_date(column.type):
-        column = column.cast(pa.timestamp("s"))
-    elif pa.types.is_timestamp(column.type):
-        column = column.cast(pa.timestamp("s", tz="UTC"), safe=False)
-    ints = column.cast(pa.int64())
-    return pc.fill_null(ints, np.iinfo(np.int64).min).to_numpy()
 
 
 class Columns(dict):

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import iso_date, iso_seconds
+from hospigen.export.timetext import iso_date, iso_seconds
 from hospigen.terminology.systems import SYSTEM_URIS
 
 Source = str | Callable[[pa.Table], pa.Array] | None

@@ -28,9 +28,10 @@ import pyarrow.compute as pc
 
 from hospigen.export.fhir_resources import BP_PANEL
 from hospigen.export.registry import ExportContext, register
-from hospigen.export.shardview import Columns, ShardView, epoch_seconds
+from hospigen.export.shardview import Columns, ShardView
 from hospigen.export.tabular import atomic_path
 from hospigen.export.textcols import Rendered, flat, join, per_distinct
+from hospigen.export.timetext import civil_dates, epoch_seconds, whole_seconds
 
 # GMRV VITAL TYPE (#120.51) IENs and names, by LOINC code
 VITAL_TYPES = {
@@ -288,14 +289,16 @@ def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _parts(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(FileMan day YYYMMDD, HHMMSS) integers of UTC timestamps."""
-    secs = flat(column).cast(pa.timestamp("s", tz="UTC"), safe=False)
-    day = pc.add(pc.multiply(pc.subtract(pc.year(secs), 1700), 10000),
-                 pc.add(pc.multiply(pc.month(secs), 100), pc.day(secs)))  # fmt: skip
-    hms = pc.add(pc.multiply(pc.hour(secs), 10000),
-                 pc.add(pc.multiply(pc.minute(secs), 100), pc.second(secs)))  # fmt: skip
-    day, hms = pc.fill_null(day, 0), pc.fill_null(hms, 0)  # nulls: see fm_dates
-    return day.to_numpy().astype(np.int64), hms.to_numpy().astype(np.int64)
+    """(FileMan day YYYMMDD, HHMMSS) integers of UTC timestamps (nulls: 0, see fm_dates)."""
+    ticks, secs = whole_seconds(column)
+    days, sod = np.divmod(secs, 86400)
+    year, month, day = civil_dates(days)
+    fm_day = (year - 1700) * 10000 + month * 100 + day
+    hms = sod // 3600 * 10000 + sod // 60 % 60 * 100 + sod % 60
+    if ticks.null_count:
+        valid = ticks.is_valid().to_numpy(zero_copy_only=False)
+        fm_day, hms = np.where(valid, fm_day, 0), np.where(valid, hms, 0)
+    return fm_day.astype(np.int64), hms.astype(np.int64)
 
 
 def _decimal(whole: np.ndarray, micro: np.ndarray) -> pa.Array:
