@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
 from hospigen.export.buffers import write_all
 from hospigen.export.fhir_columns import shard_windows
-from hospigen.export.fhir_resources import instant, shared_resources
+from hospigen.export.fhir_resources import instant
+from hospigen.export.fhir_shared import SharedText, shared_text
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import str_option
 from hospigen.export.registry import ExportContext, register
@@ -49,24 +51,19 @@ class BulkNdjsonWriter:
             self.counts[kind] = 0
         return fd
 
-    def _emit(self, resources: list[dict] | object) -> None:
-        lines: dict[str, list[bytes]] = {}
-        for res in resources:
-            lines.setdefault(res["resourceType"], []).append(orjson.dumps(res) + b"\n")
-        for kind, chunk in lines.items():
-            write_all(self._handle(kind), chunk)
-            self.counts[kind] += len(chunk)
-
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
             for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
                 self.write_window(view, layouts[self.layout])
         if any(name in tables for name in SHARED_TABLES):
-            self.add_shared(list(shared_resources(tables, self.last_updated)))
+            self.add_shared(shared_text(tables, self.last_updated))
 
-    def add_shared(self, resources: list[dict]) -> None:
+    def add_shared(self, shared: SharedText) -> None:
         """Append shared resources (Organization, Location…) to their types' files."""
-        self._emit(resources)
+        for kind, lines in shared.lines_by_kind().items():
+            fd = self._handle(kind)
+            write_all(fd, [Rendered(kind, lines, np.array([0, len(lines)])).all_bytes()])
+            self.counts[kind] += len(lines)
 
     def write_window(self, view: ShardView, blocks: list[Rendered]) -> None:
         """Append one window's resources, patient by patient, to their types' files."""

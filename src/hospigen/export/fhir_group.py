@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from hospigen.export.fhir_columns import shard_recipes
 from hospigen.export.fhir_layouts import Recipe
-from hospigen.export.fhir_resources import shared_resources
+from hospigen.export.fhir_shared import SharedText, shared_text
 from hospigen.export.lanes import Lanes
 from hospigen.export.registry import TableWriter
 from hospigen.export.shardview import SHARED_TABLES, ShardView
@@ -34,7 +34,7 @@ class WindowWriter(TableWriter, Protocol):
 
     def write_window(self, view: ShardView, blocks: list[Rendered]) -> None: ...
 
-    def add_shared(self, resources: list[dict]) -> None: ...
+    def add_shared(self, shared: SharedText) -> None: ...
 
 
 def _renders_windows(writer: object) -> bool:
@@ -61,9 +61,9 @@ class FhirGroupWriter:
                     for lane, (name, writers) in enumerate(by_layout.items()):
                         lanes.submit(lane, _write_layout, view, recipes, name, writers)
         if any(name in tables for name in SHARED_TABLES):
-            resources = list(shared_resources(tables, self.last_updated))  # built once too
+            shared = shared_text(tables, self.last_updated)  # rendered once too
             for writer in self.writers:
-                writer.add_shared(resources)
+                writer.add_shared(shared)
 
     def close(self) -> list[Path]:
         return [path for writer in self.writers for path in writer.close()]

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
 from hospigen.export.buffers import write_file
 from hospigen.export.fhir_columns import shard_windows
-from hospigen.export.fhir_resources import instant, shared_resources
+from hospigen.export.fhir_resources import instant
+from hospigen.export.fhir_shared import SharedText, shared_text
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.options import int_option
 from hospigen.export.registry import ExportContext, register
@@ -27,18 +29,10 @@ from hospigen.export.shardview import SHARED_TABLES, ShardView
 from hospigen.export.textcols import Rendered
 
 
-def entry(resource: dict) -> dict:
-    """A transaction/batch entry that upserts ``resource`` under its own id."""
-    kind, ident = resource["resourceType"], resource["id"]
-    return {"fullUrl": f"urn:uuid:{ident}", "resource": resource,
-            "request": {"method": "PUT", "url": f"{kind}/{ident}"}}  # fmt: skip
-
-
-def bundle(resources: list[dict], kind: str, last_updated: str) -> bytes:
-    """A Bundle of ``kind`` (transaction | batch) holding ``resources``, as JSON bytes."""
-    body = {"resourceType": "Bundle", "type": kind, "meta": {"lastUpdated": last_updated},
-            "entry": [entry(r) for r in resources]}  # fmt: skip
-    return orjson.dumps(body)
+def bundle_head(kind: str, last_updated: str) -> bytes:
+    """The start of a Bundle of ``kind`` (transaction | batch), up to its first entry."""
+    head = {"resourceType": "Bundle", "type": kind, "meta": {"lastUpdated": last_updated}}
+    return orjson.dumps(head)[:-1] + b',"entry":['
 
 
 class FhirBundleWriter:
@@ -50,26 +44,24 @@ class FhirBundleWriter:
         self.layout = "entries" if self.cap <= 0 else "entries_relative"
         self.last_updated = instant(context.generated_at)
         self.folder = AtomicFolder(out_dir / "fhir")
-        self.shared: list[dict] = []
-        meta = {"lastUpdated": self.last_updated}
-        head = {"resourceType": "Bundle", "type": "transaction", "meta": meta}
-        self.head = orjson.dumps(head)[:-1] + b',"entry":['
+        self.shared: list[SharedText] = []
+        self.head = bundle_head("transaction", self.last_updated)
 
     def write(self, tables: dict[str, pa.Table]) -> None:
         if "patients" in tables:
             for view, layouts in shard_windows(tables, self.last_updated, [self.layout]):
                 self.write_window(view, layouts[self.layout])
         if any(name in tables for name in SHARED_TABLES):
-            self.add_shared(list(shared_resources(tables, self.last_updated)))
+            self.add_shared(shared_text(tables, self.last_updated))
 
     def write_window(self, view: ShardView, entries: list[Rendered]) -> None:
         """Write the bundles of one window's patients from their rendered entries."""
         for i, pid in enumerate(view.patients["patient_id"]):
             self._write_patient(pid, i, entries)
 
-    def add_shared(self, resources: list[dict]) -> None:
+    def add_shared(self, shared: SharedText) -> None:
         """Keep shared resources (Organization, Location…) for ``shared.json``."""
-        self.shared.extend(resources)
+        self.shared.append(shared)
 
     def _write_patient(self, pid: str, i: int, entries: list[Rendered]) -> None:
         if self.cap <= 0:  # the whole patient is one contiguous run of comma-ended entries
@@ -85,9 +77,13 @@ class FhirBundleWriter:
             (self.folder.path / name).write_bytes(self.head + body + b"]}")
 
     def close(self) -> list[Path]:
-        (self.folder.path / "shared.json").write_bytes(
-            bundle(self.shared, "batch", self.last_updated)
-        )
+        entries = [Rendered("entry", s.entries(), np.array([0, len(s)])) for s in self.shared]
+        body = [block.all_bytes() for block in entries]
+        body = [part for part in body if len(part)]
+        if body:
+            body[-1] = body[-1][:-1]  # the last entry's comma
+        head = bundle_head("batch", self.last_updated)
+        write_file(self.folder.path / "shared.json", [head, *body, b"]}"])
         self.folder.publish()
         return self.folder.files()
 

@@ -17,6 +17,7 @@ import pyarrow as pa
 from hospigen.export.buffers import write_file
 from hospigen.export.fhir_columns import shard_windows
 from hospigen.export.fhir_resources import instant
+from hospigen.export.fhir_shared import SharedText
 from hospigen.export.folder import AtomicFolder
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import ShardView
@@ -54,7 +55,7 @@ class PatientNdjsonWriter:
             path = self.folder.path / patient_file_name(key)
             write_file(path, [block.patient_bytes(i) for block in lines])
 
-    def add_shared(self, resources: list[dict]) -> None:
+    def add_shared(self, shared: SharedText) -> None:
         """Nothing: shared resources are not per patient."""
 
     def close(self) -> list[Path]:
