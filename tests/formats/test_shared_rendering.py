@@ -17,7 +17,7 @@ from hospigen.export.buffers import write_all, write_file
 from hospigen.export.fhir_group import FhirGroupWriter, group
 from hospigen.export.fhir_resources import DERIVED_NS
 from hospigen.export.lanes import Lanes
-from hospigen.export.textcols import base64_text, uuid5_text
+from hospigen.export.textcols import JSON_UNSAFE, base64_text, contains_any, uuid5_text
 from hospigen.generation import (
     build_shard,
     facility_ids_used,
@@ -122,6 +122,17 @@ def test_uuid5_text_equals_uuid5_per_name():
         str(uuid.uuid5(DERIVED_NS, n)) for n in names.to_pylist()
     ]
     assert uuid5_text(DERIVED_NS, pa.array([], pa.string())).to_pylist() == []
+
+
+@pytest.mark.parametrize("chars", [JSON_UNSAFE, b"\\|^&~\r\n", b"z"])
+@pytest.mark.parametrize("start, stop", [(0, 10), (0, 5), (5, 6), (6, 10), (7, 7), (9, 10)])
+@pytest.mark.parametrize("large", [False, True])
+def test_contains_any_equals_a_search_of_each_value(chars, start, stop, large):
+    column = pa.array(TEXTS, pa.large_string() if large else pa.string()).slice(start, stop - start)
+    expected = any(c in (v or "") for v in column.to_pylist() for c in chars.decode())
+    assert contains_any(column, chars) is expected
+    chunked = pa.chunked_array([column.slice(0, 1), column.slice(1)], column.type)
+    assert contains_any(chunked, chars) is expected
 
 
 def test_write_all_writes_more_buffers_than_one_writev_takes(tmp_path):

@@ -27,7 +27,16 @@ from hospigen.export.options import bool_option
 from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import ShardView
 from hospigen.export.tabular import atomic_path
-from hospigen.export.textcols import Rendered, flat, join, key, per_distinct, uuid5_text, when
+from hospigen.export.textcols import (
+    Rendered,
+    contains_any,
+    flat,
+    join,
+    key,
+    per_distinct,
+    uuid5_text,
+    when,
+)
 from hospigen.export.timetext import date_text, seconds_text
 
 PATIENT_CLASS = {"inpatient": "I", "emergency": "E", "snf": "I", "hospice": "I"}  # table 0004
@@ -36,6 +45,7 @@ SENDER = "HOSPIGEN"
 _ESCAPES = [("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"),
             ("\r", "\\X0D\\"), ("\n", "\\X0A\\")]  # fmt: skip
 _SPECIAL = re.compile(r"[\\|^&~\r\n]")
+_SPECIAL_BYTES = b"\\|^&~\r\n"
 MLLP_START, MLLP_END = b"\x0b", b"\x1c\r"
 
 
@@ -63,7 +73,7 @@ def _hl7_time(column: pa.ChunkedArray) -> pa.Array:
 def hl7_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """:func:`esc` of every value (nulls → empty), once per distinct value when needed."""
     column = flat(column)
-    if not pc.any(pc.match_substring_regex(column, _SPECIAL.pattern)).as_py():
+    if not contains_any(column, _SPECIAL_BYTES):
         return flat(pc.fill_null(column, ""))
     return flat(pc.fill_null(per_distinct(column, esc), ""))
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 Text = pa.Array | pa.ChunkedArray | str
 # Characters JSON strings must escape (RFC 8259 §7): quote, backslash, C0 controls.
-_JSON_UNSAFE = r'["\\\x00-\x1f]'
+JSON_UNSAFE = b'"\\' + bytes(range(32))
 
 
 def flat(column: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -44,6 +44,26 @@ def when(mask: pa.Array | pa.ChunkedArray, *parts: Text) -> pa.Array:
     return flat(pc.if_else(mask, pc.binary_join_element_wise(*parts, ""), ""))
 
 
+def contains_any(column: pa.Array | pa.ChunkedArray, chars: bytes) -> bool:
+    """True if some value of a string column holds one of the ASCII bytes ``chars``.
+
+    A byte search (memchr) over the column's data buffer, ~20x faster than a regex match per
+    value. Exact for UTF-8, whose multi-byte sequences never hold an ASCII byte; bytes under a
+    null (unspecified by Arrow) can only make it answer True, which callers treat as "check
+    each value".
+    """
+    column = flat(column)
+    if not len(column):
+        return False
+    wide = pa.types.is_large_string(column.type) or pa.types.is_large_binary(column.type)
+    first = column.offset
+    offsets = np.frombuffer(column.buffers()[1], np.int64 if wide else np.int32)
+    start, end = int(offsets[first]), int(offsets[first + len(column)])
+    data = column.buffers()[2]
+    text = memoryview(data)[start:end].tobytes() if data is not None else b""
+    return any(bytes([c]) in text for c in chars)
+
+
 def per_distinct(column: pa.Array | pa.ChunkedArray, render: Callable[[object], str]) -> pa.Array:
     """``render(value)`` for each row, computed once per distinct value (nulls stay null)."""
     encoded = pc.dictionary_encode(flat(column))
@@ -54,7 +74,7 @@ def per_distinct(column: pa.Array | pa.ChunkedArray, render: Callable[[object], 
 def json_string(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Each value as a quoted JSON string (escaped only where needed); nulls stay null."""
     column = flat(column)
-    if not pc.any(pc.match_substring_regex(column, _JSON_UNSAFE)).as_py():
+    if not contains_any(column, JSON_UNSAFE):
         return join('"', column, '"')
     return per_distinct(column, lambda v: orjson.dumps(v).decode())
 
