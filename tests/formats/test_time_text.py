@@ -9,13 +9,13 @@ import pyarrow as pa
 import pytest
 
 from hospigen.export.timetext import (
-    civil_dates,
     date_text,
     epoch_seconds,
     iso_date,
     iso_seconds,
     seconds_text,
 )
+from hospigen.model.calendar import civil_dates
 
 UTC = dt.UTC
 EDGES = [

@@ -13,26 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hospigen.export.textcols import flat, plain_strings
+from hospigen.model.calendar import civil_dates
 
 # A text field: a constant string, or (values, digits) written zero-padded.
 Field = str | tuple[np.ndarray, int]
-
-
-def civil_dates(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of each day number since 1970-01-01 (proleptic Gregorian).
-
-    H. Hinnant's ``civil_from_days`` on whole arrays: eras of 400 years, then the year, month
-    and day inside the era, counted from March so that a leap day is the last day of a year.
-    """
-    z = days.astype(np.int64) + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    return yoe + era * 400 + (month <= 2), month, day
 
 
 def fixed_width_text(rows: int, fields: list[Field]) -> pa.Array:

@@ -31,7 +31,8 @@ from hospigen.export.registry import ExportContext, register
 from hospigen.export.shardview import Columns, ShardView
 from hospigen.export.tabular import atomic_path
 from hospigen.export.textcols import Rendered, flat, join, per_distinct
-from hospigen.export.timetext import civil_dates, epoch_seconds, whole_seconds
+from hospigen.export.timetext import epoch_seconds, whole_seconds
+from hospigen.model.calendar import civil_dates
 
 # GMRV VITAL TYPE (#120.51) IENs and names, by LOINC code
 VITAL_TYPES = {
