@@ -200,6 +200,7 @@ def main() -> None:
         if free < need:
             sys.exit(f"bench/formats.py: the whole-process runs need ~{need / 1e9:.0f} GB on "
                      f"this disk until they finish; {free / 1e9:.0f} GB are free")  # fmt: skip
+        os.sync()
         dropped = "dropped" if _drop_page_cache() else "not dropped (needs root)"
         print(f"whole-process runs: page cache synced and {dropped} before each run")
         with tempfile.TemporaryDirectory(dir=Path(__file__).parent, prefix="formats-bench-") as w:

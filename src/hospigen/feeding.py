@@ -1,7 +1,8 @@
 """The writer threads of a generation run: one per feed, each running its tasks in order.
 
-A feed is a format's writer, or the FHIR formats together (they render once). Each feed has a
-thread of its own, so a feed sees its tables in the order they were handed over while the
+A feed is a format's writer, or the run's FHIR formats (one or more) together: they render
+once (``export.fhir_group``, which also joins and writes on threads of its own). Each feed has
+a thread of its own, so a feed sees its tables in the order they were handed over while the
 feeds work at the same time (Arrow's CSV and Parquet writers release the GIL).
 
 Feeds that take tables one at a time (``streams_tables``: CSV, Parquet) are handed each table

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from hospigen import export
+from hospigen.export import fhir_columns
 from hospigen.export.buffers import write_all, write_file
 from hospigen.export.fhir_group import FhirGroupWriter, group
 from hospigen.export.fhir_resources import DERIVED_NS
@@ -39,7 +40,7 @@ def _fhir_files(folder) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("options", [(), ("--format-option", "fhir.bundle_max_entries=25")])
-def test_formats_rendered_together_equal_each_format_alone(cli, tmp_path, options):
+def test_formats_rendered_together_equal_each_format_in_a_run_of_its_own(cli, tmp_path, options):
     assert cli(*RUN, "--formats", ",".join(FHIR), *options, "-o", tmp_path / "all").exit_code == 0
     alone = {}
     for fmt in FHIR:
@@ -80,9 +81,14 @@ def seed_plan_shards() -> tuple[list[dict], dict]:
 
 @pytest.mark.parametrize("fmt", FHIR)
 @pytest.mark.parametrize("cap", [0, 9])
-def test_a_grouped_writer_writes_the_bytes_of_the_writer_alone(tmp_path, seed_plan_shards, fmt,
-                                                                cap):  # fmt: skip
-    """What ``generate`` does (the writer inside a group) equals the writer's own ``write``."""
+@pytest.mark.parametrize("window", [250, 4])
+def test_a_grouped_writer_writes_the_bytes_of_the_writer_alone(
+    tmp_path, monkeypatch, seed_plan_shards, fmt, cap, window
+):
+    """What ``generate`` does (the writer inside a group) equals the writer's own ``write``;
+    windows of 4 patients give each shard's lane several windows to keep in order."""
+    for renderer in (fhir_columns.shard_recipes, fhir_columns.shard_windows):
+        monkeypatch.setitem(renderer.__kwdefaults__, "size", window)
     shards, shared = seed_plan_shards
     as_of = dt.date(2025, 1, 1)
     ctx = export.ExportContext(42, as_of, generated_at(as_of), {"fhir.bundle_max_entries": cap})
@@ -133,6 +139,13 @@ def test_contains_any_equals_a_search_of_each_value(chars, start, stop, large):
     assert contains_any(column, chars) is expected
     chunked = pa.chunked_array([column.slice(0, 1), column.slice(1)], column.type)
     assert contains_any(chunked, chars) is expected
+
+
+def test_contains_any_says_check_each_value_for_layouts_it_cannot_search():
+    plain = pa.array(["abc", "def"])
+    assert contains_any(plain, b"z") is False
+    assert contains_any(plain.dictionary_encode(), b"z") is True
+    assert contains_any(plain.cast(pa.string_view()), b"z") is True
 
 
 def test_write_all_writes_more_buffers_than_one_writev_takes(tmp_path):

@@ -54,7 +54,13 @@ def test_the_batch_bundle_and_the_ndjson_lines(tables):
     expected = list(shared_resources(tables, LAST_UPDATED))
     text = shared_text(tables, LAST_UPDATED)
     entries = "".join(text.entries().to_pylist())[:-1].encode()
-    bundle = orjson.loads(bundle_head("batch", LAST_UPDATED) + entries + b"]}")
+    written = bundle_head("batch", LAST_UPDATED) + entries + b"]}"
+    as_dicts = {"resourceType": "Bundle", "type": "batch", "meta": {"lastUpdated": LAST_UPDATED},
+                "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r,
+                           "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
+                          for r in expected]}  # fmt: skip
+    assert written == orjson.dumps(as_dicts)
+    bundle = orjson.loads(written)
     assert bundle["type"] == "batch" and bundle["meta"] == {"lastUpdated": LAST_UPDATED}
     assert [e["resource"] for e in bundle["entry"]] == expected
     assert all(e["fullUrl"] == f"urn:uuid:{e['resource']['id']}" for e in bundle["entry"])
@@ -75,3 +81,14 @@ def test_without_shared_tables_or_providers():
     assert text.json.to_pylist() == [
         orjson.dumps(r).decode() for r in shared_resources(none, LAST_UPDATED)
     ]
+
+
+def test_provider_columns_of_another_string_type_and_a_null(tables):
+    providers = tables["providers"]
+    wide = providers.cast(pa.schema([f.with_type(pa.large_string()) for f in providers.schema]))
+    expected = [orjson.dumps(r).decode() for r in shared_resources(tables, LAST_UPDATED)]
+    assert shared_text({**tables, "providers": wide}, LAST_UPDATED).json.to_pylist() == expected
+    npi = providers.schema.get_field_index("npi")
+    holes = providers.set_column(npi, "npi", pa.array([None] * providers.num_rows, pa.string()))
+    with pytest.raises(ValueError, match=r"providers\.npi has \d+ null"):
+        shared_text({**tables, "providers": holes}, LAST_UPDATED)

@@ -93,3 +93,26 @@ def test_epoch_seconds_round_down_and_mark_nulls():
     assert got.tolist() == floor
     days = epoch_seconds(pa.array([dt.date(1969, 12, 31), None], pa.date32()))
     assert days.tolist() == [-86400, np.iinfo(np.int64).min]
+
+
+def test_fileman_dates_round_down_like_the_other_formats():
+    """VistA's FileMan date-times (year - 1700) and inverse dates, before 1970 included."""
+    from hospigen.export.vista import fm_dates, fm_inverse
+
+    times = [dt.datetime(1968, 5, 1, 20, 46, 3, 360000, tzinfo=UTC),
+             dt.datetime(2024, 2, 29, 7, 0, 0, tzinfo=UTC),
+             dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), None]  # fmt: skip
+    column = pa.array(times, pa.timestamp("us", tz="UTC"))
+    assert fm_dates(column).to_pylist() == ["2680501.204603", "3240229.07", "2991231.235959", None]
+    assert fm_inverse(column.slice(0, 3)).to_pylist() == [
+        "7319497.795397",
+        "6759769.93",
+        "7008767.764041",
+    ]
+
+
+def test_dates_are_accepted_wherever_timestamps_are():
+    dates = pa.array([dt.date(1969, 12, 31), None, dt.date(2000, 2, 29)], pa.date32())
+    assert iso_seconds(dates).to_pylist() == ["1969-12-31T00:00:00Z", None, "2000-02-29T00:00:00Z"]
+    as_date64 = dates.cast(pa.date64())
+    assert date_text(as_date64, "").to_pylist() == ["19691231", None, "20000229"]

@@ -78,8 +78,7 @@ class FhirBundleWriter:
 
     def close(self) -> list[Path]:
         entries = [Rendered("entry", s.entries(), np.array([0, len(s)])) for s in self.shared]
-        body = [block.all_bytes() for block in entries]
-        body = [part for part in body if len(part)]
+        body = [block.all_bytes() for block in entries if len(block.text)]
         if body:
             body[-1] = body[-1][:-1]  # the last entry's comma
         head = bundle_head("batch", self.last_updated)

@@ -1,7 +1,8 @@
 """FHIR R4 (US Core 6.1.0) resources built from canonical rows, as plain dicts for orjson.
 
 :class:`ResourceBuilder` renders one patient of a :class:`~hospigen.export.shardview.ShardView`
-into a list of resources; :func:`shared_resources` renders the facilities, providers and payers.
+into a list of resources; :func:`shared_resources` builds the facilities, providers and payers
+(the reference of the column renderers, which write most resources).
 References are either bundle-local (``urn:uuid:<id>``) or relative (``Patient/<id>``); shared
 resources (Organization, Location, Practitioner) are always referenced as ``Type/<id>`` because
 they live in their own bundle or file. No pydantic: the validators check the output separately.
@@ -17,12 +18,10 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hospigen.errors import UnknownCodeError
 from hospigen.export.labpanels import effective_panel
 from hospigen.export.shardview import Columns, ShardView
-from hospigen.export.textcols import uuid5_text
 from hospigen.export.timetext import iso_date, iso_seconds
 from hospigen.terminology.lookup import default_terminology
 from hospigen.terminology.systems import CPT_URI, SYSTEM_URIS
@@ -34,6 +33,7 @@ SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
 TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+TAXONOMY_SYSTEM = "http://nucc.org/provider-taxonomy"
 UCUM = SYSTEM_URIS["ucum"]
 LOINC = SYSTEM_URIS["loinc"]
 # Namespace of the ids of resources that have no canonical row of their own (Coverage,
@@ -667,7 +667,11 @@ def render_patients(
 
 # --- Shared resources -----------------------------------------------------------------------
 def shared_resources(tables: dict[str, pa.Table], last_updated: str) -> Iterator[dict]:
-    """Organization + Location per facility, Practitioner + PractitionerRole, payers."""
+    """Organization + Location per facility, Practitioner + PractitionerRole, payers.
+
+    The writers render providers column by column (:mod:`hospigen.export.fhir_shared`, whose
+    tests hold it to these dicts) and take facilities and payers from here.
+    """
     meta = {"lastUpdated": last_updated}
     fac = tables.get("facilities")
     if fac is not None:
@@ -676,12 +680,9 @@ def shared_resources(tables: dict[str, pa.Table], last_updated: str) -> Iterator
             yield _location(f, meta)
     prov = tables.get("providers")
     if prov is not None:
-        # the roles' ids in bulk: one uuid.uuid5 object per provider costs ~10 µs each
-        names = pc.binary_join_element_wise("role", prov["provider_id"], "|")
-        roles = uuid5_text(DERIVED_NS, names).to_pylist()
-        for p, role in zip(prov.to_pylist(), roles, strict=True):
+        for p in prov.to_pylist():
             yield _practitioner(p, meta)
-            yield _practitioner_role(p, role, meta)
+            yield _practitioner_role(p, meta)
     payers = tables.get("payers")
     if payers is not None:
         for p in payers.to_pylist():
@@ -735,11 +736,11 @@ def _practitioner(p: dict, meta: dict) -> dict:
             "gender": {"F": "female", "M": "male"}.get(p["gender"], "unknown")}  # fmt: skip
 
 
-def _practitioner_role(p: dict, role_id: str, meta: dict) -> dict:
-    taxonomy = {"coding": [{"system": "http://nucc.org/provider-taxonomy",
+def _practitioner_role(p: dict, meta: dict) -> dict:
+    taxonomy = {"coding": [{"system": TAXONOMY_SYSTEM,
                             "code": p["taxonomy_code"], "display": p["specialty"]}],
                 "text": p["specialty"]}  # fmt: skip
-    return {"resourceType": "PractitionerRole", "id": role_id,
+    return {"resourceType": "PractitionerRole", "id": derived_id("role", p["provider_id"]),
             "meta": {**meta, "profile": [US_CORE + "us-core-practitionerrole"]},
             "active": True,
             "practitioner": {"reference": f"Practitioner/{p['provider_id']}"},

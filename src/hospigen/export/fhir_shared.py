@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 from hospigen.export import fhir_resources as fr
 from hospigen.export.textcols import flat, join, json_string, uuid5_text
 
-TAXONOMY_SYSTEM = "http://nucc.org/provider-taxonomy"
+# the provider columns the resources are made of (the schema's; only gender may be null: unknown)
+PROVIDER_COLUMNS = ("provider_id", "npi", "first_name", "last_name", "gender", "specialty",
+                    "taxonomy_code", "facility_id")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ def _dumped(tables: dict[str, pa.Table], last_updated: str) -> tuple[pa.Array, .
 def _providers(prov: pa.Table, last_updated: str) -> tuple[pa.Array, ...]:
     """Each provider's Practitioner then its PractitionerRole: (kinds, ids, json)."""
     meta = '"meta":{"lastUpdated":' + orjson.dumps(last_updated).decode() + ',"profile":["'
+    prov = _checked(prov)
     pid, fid = prov["provider_id"], prov["facility_id"]
     gender = pc.if_else(pc.equal(prov["gender"], "F"), "female",
                         pc.if_else(pc.equal(prov["gender"], "M"), "male", "unknown"))  # fmt: skip
@@ -92,7 +95,7 @@ def _providers(prov: pa.Table, last_updated: str) -> tuple[pa.Array, ...]:
     )  # fmt: skip
     role_ids = uuid5_text(fr.DERIVED_NS, join("role|", pid))  # = fr.derived_id("role", pid)
     specialty = json_string(prov["specialty"])
-    taxonomy = join('{"coding":[{"system":"', TAXONOMY_SYSTEM, '","code":',
+    taxonomy = join('{"coding":[{"system":"', fr.TAXONOMY_SYSTEM, '","code":',
                     json_string(prov["taxonomy_code"]), ',"display":', specialty, '}],"text":',
                     specialty, "}")  # fmt: skip
     role = join(
@@ -109,3 +112,15 @@ def _providers(prov: pa.Table, last_updated: str) -> tuple[pa.Array, ...]:
     ids = pa.chunked_array([flat(pid), role_ids]).combine_chunks().take(order)
     text = pa.chunked_array([practitioner, role]).combine_chunks().take(order)
     return kinds, ids, text
+
+
+def _checked(prov: pa.Table) -> pa.Table:
+    """The provider columns as plain strings; a null (but a gender's) fails here, naming its
+    column, as it would otherwise make the whole resource's text null."""
+    columns = {}
+    for name in PROVIDER_COLUMNS:
+        column = prov[name].cast(pa.string())
+        if column.null_count and name != "gender":
+            raise ValueError(f"providers.{name} has {column.null_count} null value(s)")
+        columns[name] = column
+    return pa.table(columns)

@@ -44,8 +44,8 @@ SEX = {"F": "F", "M": "M"}  # table 0001; anything else → U
 SENDER = "HOSPIGEN"
 _ESCAPES = [("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"),
             ("\r", "\\X0D\\"), ("\n", "\\X0A\\")]  # fmt: skip
-_SPECIAL = re.compile(r"[\\|^&~\r\n]")
-_SPECIAL_BYTES = b"\\|^&~\r\n"
+_SPECIAL_BYTES = "".join(raw for raw, _ in _ESCAPES).encode()
+_SPECIAL = re.compile(f"[{re.escape(_SPECIAL_BYTES.decode())}]")
 MLLP_START, MLLP_END = b"\x0b", b"\x1c\r"
 
 

@@ -51,8 +51,10 @@ def whole_seconds(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndar
     """(a timestamp column's int64 ticks, with its nulls; whole seconds since 1970, nulls 0).
 
     Rounded down, so a time before 1970 with a fraction of a second keeps its second (a cast
-    to seconds rounds towards zero, into the next second).
+    to seconds rounds towards zero, into the next second). Dates count from their midnight.
     """
+    if pa.types.is_date(column.type):
+        column = column.cast(pa.date32(), safe=False).cast(pa.timestamp("s"))
     ticks = flat(column.cast(pa.int64()))
     per_second = _PER_SECOND[column.type.unit]
     return ticks, np.floor_divide(pc.fill_null(ticks, 0).to_numpy(), per_second)
@@ -60,8 +62,6 @@ def whole_seconds(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, np.ndar
 
 def epoch_seconds(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Timestamps or dates as int64 whole seconds since 1970 (nulls: the minimum int64)."""
-    if pa.types.is_date(column.type):
-        column = column.cast(pa.timestamp("s"))
     ticks, secs = whole_seconds(column)
     if ticks.null_count:
         valid = ticks.is_valid().to_numpy(zero_copy_only=False)
@@ -97,7 +97,7 @@ def date_text(column: pa.ChunkedArray | pa.Array, sep: str = "-") -> pa.Array:
         source, secs = whole_seconds(column)
         days = np.floor_divide(secs, 86400)
     else:
-        source = flat(column.cast(pa.date32()).cast(pa.int32()))
+        source = flat(column.cast(pa.date32(), safe=False).cast(pa.int32()))
         days = pc.fill_null(source, 0).to_numpy()
     return _with_nulls(fixed_width_text(len(source), _date_fields(days, sep)), source)
 
