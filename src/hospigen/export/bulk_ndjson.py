@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -62,7 +61,7 @@ class BulkNdjsonWriter:
         """Append shared resources (Organization, Location…) to their types' files."""
         for kind, lines in shared.lines_by_kind().items():
             fd = self._handle(kind)
-            write_all(fd, [Rendered(kind, lines, np.array([0, len(lines)])).all_bytes()])
+            write_all(fd, [Rendered.whole(kind, lines).all_bytes()])
             self.counts[kind] += len(lines)
 
     def write_window(self, view: ShardView, blocks: list[Rendered]) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -77,8 +76,7 @@ class FhirBundleWriter:
             (self.folder.path / name).write_bytes(self.head + body + b"]}")
 
     def close(self) -> list[Path]:
-        entries = [Rendered("entry", s.entries(), np.array([0, len(s)])) for s in self.shared]
-        body = [block.all_bytes() for block in entries if len(block.text)]
+        body = [Rendered.whole("entry", s.entries()).all_bytes() for s in self.shared if len(s)]
         if body:
             body[-1] = body[-1][:-1]  # the last entry's comma
         head = bundle_head("batch", self.last_updated)

@@ -182,6 +182,11 @@ class Rendered:
         data = text.buffers()[2]
         self.data = memoryview(data) if data is not None else memoryview(b"")
 
+    @classmethod
+    def whole(cls, kind: str, text: pa.Array) -> Rendered:
+        """``text`` as one group of rows (rendered text that is not per patient)."""
+        return cls(kind, text, np.array([0, len(text)]))
+
     def patient_bytes(self, i: int) -> memoryview:
         """The text of patient ``i``'s rows, concatenated."""
         return self.data[self.byte_starts[i] : self.byte_starts[i + 1]]

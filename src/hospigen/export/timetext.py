@@ -93,13 +93,9 @@ def seconds_text(
 
 def date_text(column: pa.ChunkedArray | pa.Array, sep: str = "-") -> pa.Array:
     """Dates (or UTC timestamps: their day) as ``YYYY-MM-DD``, or with another separator."""
-    if pa.types.is_timestamp(column.type):
-        source, secs = whole_seconds(column)
-        days = np.floor_divide(secs, 86400)
-    else:
-        source = flat(column.cast(pa.date32(), safe=False).cast(pa.int32()))
-        days = pc.fill_null(source, 0).to_numpy()
-    return _with_nulls(fixed_width_text(len(source), _date_fields(days, sep)), source)
+    ticks, secs = whole_seconds(column)
+    days = np.floor_divide(secs, 86400)
+    return _with_nulls(fixed_width_text(len(ticks), _date_fields(days, sep)), ticks)
 
 
 def iso_seconds(column: pa.ChunkedArray | pa.Array) -> pa.Array:

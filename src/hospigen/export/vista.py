@@ -89,15 +89,8 @@ def node(glob: str, *subs: object, value: object = "") -> str:
 
 def fileman(seconds: np.ndarray, with_time: bool = True) -> list[str]:
     """Epoch seconds → FileMan dates ``YYYMMDD[.HHMMSS]`` (canonical: trailing zeros dropped)."""
-    stamps = pa.array(np.asarray(seconds, dtype=np.int64).astype("datetime64[s]"))
-    year = pc.subtract(pc.year(stamps), 1700).cast(pa.string())
-    date = pc.binary_join_element_wise(pc.utf8_lpad(year, 3, "0"),
-                                       pc.strftime(stamps, format="%m%d"), "")  # fmt: skip
-    if with_time:
-        tail = pc.utf8_rtrim(pc.strftime(stamps, format="%H%M%S"), "0")
-        dot = pc.if_else(pc.equal(tail, ""), "", ".")
-        date = pc.binary_join_element_wise(date, dot, tail, "")
-    return date.to_pylist()
+    day, hms = _fm_numbers(np.asarray(seconds, dtype=np.int64))
+    return _decimal(day, hms if with_time else np.zeros_like(hms)).to_pylist()
 
 
 def piece(value: object) -> str:
@@ -289,17 +282,22 @@ def _rows(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
 
 
-def _parts(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(FileMan day YYYMMDD, HHMMSS) integers of UTC timestamps (nulls: 0, see fm_dates)."""
-    ticks, secs = whole_seconds(column)
+def _fm_numbers(secs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(FileMan day YYYMMDD, HHMMSS) integers of whole UTC seconds since 1970."""
     days, sod = np.divmod(secs, 86400)
     year, month, day = civil_dates(days)
     fm_day = (year - 1700) * 10000 + month * 100 + day
-    hms = sod // 3600 * 10000 + sod // 60 % 60 * 100 + sod % 60
+    return fm_day, sod // 3600 * 10000 + sod // 60 % 60 * 100 + sod % 60
+
+
+def _parts(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(FileMan day YYYMMDD, HHMMSS) integers of UTC timestamps (nulls: 0, see fm_dates)."""
+    ticks, secs = whole_seconds(column)
+    fm_day, hms = _fm_numbers(secs)
     if ticks.null_count:
         valid = ticks.is_valid().to_numpy(zero_copy_only=False)
         fm_day, hms = np.where(valid, fm_day, 0), np.where(valid, hms, 0)
-    return fm_day.astype(np.int64), hms.astype(np.int64)
+    return fm_day, hms
 
 
 def _decimal(whole: np.ndarray, micro: np.ndarray) -> pa.Array:
